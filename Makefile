@@ -1,0 +1,35 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install install-test models lint clean-venv
+
+run: install models
+	scripts/install-system-packages redis-server=redis-server
+	$(PY) -m facesite.local.run
+
+test: install-test models
+	scripts/install-system-packages redis-server=redis-server chromium=chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+install-test: $(STAMP).test
+
+$(STAMP).test: $(STAMP) requirements-test.txt
+	$(PY) -m pip install -q -r requirements-test.txt
+	touch $@
+
+models: install
+	$(PY) manage.py fetch_models
+
+lint: install-test
+	$(VENV)/bin/ruff check .

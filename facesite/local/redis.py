@@ -1,0 +1,90 @@
+"""The platform's own Redis (broker for Celery, channel layer for several web processes), when no REDIS_URL is set.
+
+It runs redis-server from the system (Debian's redis-server package) with an append-only file in var/redis,
+so tasks queued before a restart are still there after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from facesite.local.errors import ServiceError, ensure_port_free, ensure_writable
+
+log = logging.getLogger("facesite.local")
+
+
+@dataclass
+class EmbeddedRedis:
+    root: Path  # var/redis
+    port: int
+
+    @classmethod
+    def from_settings(cls) -> EmbeddedRedis:
+        from django.conf import settings
+
+        return cls(root=settings.VAR_DIR / "redis", port=settings.EMBEDDED_REDIS_PORT)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "redis.pid"
+
+    def _client(self):
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
+
+    def is_running(self) -> bool:
+        import redis
+
+        try:
+            return bool(self._client().ping())
+        except redis.RedisError:
+            return False
+
+    def ensure_running(self) -> None:
+        if self.is_running():
+            return
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ServiceError(
+                "redis-server is not installed: `apt-get install redis-server` (make run does this as root), "
+                "or set REDIS_URL to a running Redis"
+            )
+        ensure_writable(self.root)
+        ensure_port_free(self.port, what="Redis", env_var="FACESITE_REDIS_PORT")
+        self.pid_file.unlink(missing_ok=True)  # a stale pid file from a crash; the data files are kept
+        result = subprocess.run(
+            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--daemonize", "yes",
+             "--pidfile", str(self.pid_file), "--dir", str(self.root), "--logfile", str(self.root / "redis.log"),
+             "--save", "", "--appendonly", "yes", "--protected-mode", "yes"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not self.is_running():
+            if result.returncode != 0 or time.monotonic() > deadline:
+                raise ServiceError(
+                    f"Redis did not start on port {self.port}: see {self.root / 'redis.log'} "
+                    f"({(result.stderr or result.stdout).strip() or 'no output'})"
+                )
+            time.sleep(0.05)
+        log.info("Redis listening on 127.0.0.1:%s, data in %s", self.port, self.root)
+
+    def stop(self) -> None:
+        import redis
+
+        if not self.is_running():
+            return
+        try:
+            self._client().shutdown(nosave=True)  # the append-only file keeps queued tasks
+        except redis.ConnectionError:
+            pass  # the server closes the connection as it shuts down
+        log.info("Redis stopped")

@@ -1,0 +1,8 @@
+"""WSGI entry point (for tools that want one; the platform itself serves through ASGI/daphne)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facesite.settings")
+application = get_wsgi_application()

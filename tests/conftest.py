@@ -1,0 +1,162 @@
+"""Fixtures shared by the whole suite: the embedded PostgreSQL, real Redis/Celery/daphne subprocesses, Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_FACES = REPO.parent / "shared" / "data" / "faces"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+_started_postgres = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The test database lives on the platform's own PostgreSQL unless DATABASE_URL points elsewhere."""
+    global _started_postgres
+    from django.conf import settings
+
+    if settings.EMBEDDED_POSTGRES:
+        from facesite.local.postgres import EmbeddedPostgres
+
+        postgres = EmbeddedPostgres.from_settings()
+        if not postgres.is_running():
+            postgres.ensure_running()
+            _started_postgres = postgres
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _started_postgres is not None:
+        _started_postgres.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    from facesite.local.errors import port_is_open
+
+    deadline = time.monotonic() + timeout
+    while not port_is_open(port):
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing listened on port {port} within {timeout}s")
+        time.sleep(0.1)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def faces_data() -> Path:
+    if not SHARED_FACES.is_dir():
+        pytest.skip(f"real face data not found at {SHARED_FACES} (it sits beside the repo as ../shared)")
+    return SHARED_FACES
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server of its own for the session (port chosen free, data in a temp folder)."""
+    from facesite.local.redis import EmbeddedRedis
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (make test installs it: apt-get install redis-server)")
+    root = Path(tempfile.mkdtemp(prefix="facesite-redis-"))
+    server = EmbeddedRedis(root=root, port=free_port())
+    server.ensure_running()
+    yield server.url
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL for subprocesses that must see the test database (use with transactional_db)."""
+    from django.db import connection
+
+    params = connection.settings_dict
+    return (
+        f"postgres://{params['USER']}:{params['PASSWORD']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
+    )
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+def service_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DJANGO_SETTINGS_MODULE="facesite.settings", PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, redis_url: str, tmp_path: Path) -> Iterator[subprocess.Popen]:
+    """A real Celery worker subprocess on the session's Redis, using the test database."""
+    log_file = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "facesite", "worker", "--pool", "solo", "-Q", "celery,enroll",
+         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=REPO, env=service_env(DATABASE_URL=test_database_url(), REDIS_URL=redis_url),
+        stdout=log_file, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    yield process
+    stop_process(process)
+    log_file.close()
+
+
+@pytest.fixture
+def daphne_server(transactional_db, tmp_path: Path) -> Iterator[str]:
+    """daphne serving the platform on a free port against the test database; yields its base URL."""
+    port = free_port()
+    log_file = (tmp_path / "daphne.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "facesite.asgi:application"],
+        cwd=REPO, env=service_env(DATABASE_URL=test_database_url()), stdout=log_file, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, process)
+    except (RuntimeError, TimeoutError):
+        log_file.flush()
+        raise RuntimeError((tmp_path / "daphne.log").read_text()[-3000:]) from None
+    yield f"http://127.0.0.1:{port}"
+    stop_process(process)
+    log_file.close()
+
+
+@pytest.fixture
+def browser():
+    """Headless Debian Chromium driven by Playwright (no browser download). Function-scoped: while Playwright's
+    loop runs, Django's ORM refuses sync calls, so tests create their data before asking for the browser."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (make test installs it: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -1,0 +1,63 @@
+"""docker-compose.yml cannot run here (no Docker engine), so check that it fits the project it deploys."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import get_commands
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+APP_SERVICES = ["web", "worker", "worker-gpu"]
+# Variables that the container images themselves read (Postgres image), not the project.
+IMAGE_VARIABLES = {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"}
+
+
+def settings_variables() -> set[str]:
+    source = (REPO / "facesite" / "settings.py").read_text()
+    return set(re.findall(r"""env(?:\.\w+)?\(\s*["']([A-Z][A-Z0-9_]*)["']""", source))
+
+
+def test_services_are_the_ones_the_design_names() -> None:
+    assert set(COMPOSE["services"]) == {"db", "redis", "web", "worker", "worker-gpu"}
+    assert "pgvector" in COMPOSE["services"]["db"]["image"]
+    for name, service in COMPOSE["services"].items():
+        assert "healthcheck" in service, f"{name} has no health check"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_every_variable_a_service_sets_is_read_by_settings(name: str) -> None:
+    environment = COMPOSE["services"][name]["environment"]
+    unknown = set(environment) - settings_variables() - IMAGE_VARIABLES
+    assert not unknown, f"{name} sets variables settings.py never reads: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_every_command_names_something_that_exists(name: str) -> None:
+    command = COMPOSE["services"][name]["command"]
+    text = " ".join(command)
+    for module in re.findall(r"python -m ([\w.]+)", text):
+        assert importlib.util.find_spec(module) is not None, f"{name}: no module {module}"
+    for management_command in re.findall(r"manage\.py (\w+)", text):
+        assert management_command in get_commands(), f"{name}: no management command {management_command}"
+    for app in re.findall(r"(?:-A|--app) ([\w.]+)", text):
+        assert importlib.util.find_spec(app) is not None, f"{name}: no Celery app module {app}"
+    for target in re.findall(r"([\w.]+):application", text):
+        assert importlib.util.find_spec(target) is not None, f"{name}: no ASGI module {target}"
+    for queue_list in re.findall(r"-Q ([\w,]+)", text):
+        assert set(queue_list.split(",")) <= {"celery", "enroll", "gpu"}
+
+
+def test_gpu_worker_reserves_an_nvidia_device_and_takes_the_gpu_queue() -> None:
+    service = COMPOSE["services"]["worker-gpu"]
+    devices = service["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
+    assert "gpu" in " ".join(service["command"])
+    assert service["build"]["args"]["ONNXRUNTIME"] == "onnxruntime-gpu"
+
+
+def test_database_and_media_live_in_volumes() -> None:
+    assert any("/var/lib/postgresql/data" in v for v in COMPOSE["services"]["db"]["volumes"])
+    assert any(v.startswith("media:") for v in COMPOSE["services"]["web"]["volumes"])
