@@ -1,0 +1,1 @@
+"""Pure face inference engine (no Django below this package)."""
