@@ -1,0 +1,100 @@
+"""Face embedders: 112x112 aligned BGR crops in, L2-normalised float32 vectors out, batched."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class OnnxEmbedder:
+    """Shared batching and normalisation; subclasses define the pixel preprocessing."""
+
+    default_name = "embedder"
+
+    def __init__(
+        self,
+        model_path: Path | str,
+        session_factory: Callable,
+        *,
+        name: str | None = None,
+        version: str | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        path = Path(model_path)
+        self.session = session_factory(path)
+        self.name = name or self.default_name
+        # Embeddings from different weights are not comparable: the version names the exact file.
+        self.version = version or f"{self.name}:{_file_digest(path)[:12]}"
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        self.output_name = self.session.get_outputs()[0].name
+        self.input_hw = (int(inp.shape[2]), int(inp.shape[3]))
+        # A model exported with a fixed batch of 1 must be run one face at a time.
+        self.batch_size = 1 if inp.shape[0] == 1 else max(1, int(batch_size))
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+
+    def preprocess(self, faces_bgr: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed(self, aligned: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+        """(N,112,112,3) BGR uint8 crops (or a list of them) -> (N, dim) float32 unit vectors."""
+        faces = np.asarray(aligned) if not isinstance(aligned, np.ndarray) else aligned
+        if faces.ndim == 3:
+            faces = faces[None]
+        if faces.shape[0] == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if faces.shape[1:] != (*self.input_hw, 3):
+            raise ValueError(
+                f"expected aligned crops of shape (N, {self.input_hw[0]}, {self.input_hw[1]}, 3), "
+                f"got {faces.shape}"
+            )
+        chunks = []
+        for start in range(0, len(faces), self.batch_size):
+            blob = self.preprocess(faces[start : start + self.batch_size])
+            (out,) = self.session.run([self.output_name], {self.input_name: blob})
+            chunks.append(np.asarray(out, dtype=np.float32).reshape(len(blob), -1))
+        emb = np.concatenate(chunks)
+        norms = np.linalg.norm(emb, axis=1, keepdims=True)
+        return (emb / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class ArcFace(OnnxEmbedder):
+    """InsightFace ArcFace (e.g. w600k_mbf, 512-d): RGB, (x - 127.5) / 127.5, NCHW."""
+
+    default_name = "arcface_mbf"
+
+    def preprocess(self, faces_bgr: np.ndarray) -> np.ndarray:
+        rgb = faces_bgr[..., ::-1].astype(np.float32)
+        return np.ascontiguousarray(((rgb - 127.5) / 127.5).transpose(0, 3, 1, 2))
+
+
+class SFace(OnnxEmbedder):
+    """OpenCV Zoo SFace (128-d): RGB, raw 0..255 float, NCHW."""
+
+    default_name = "sface_2021dec"
+
+    def preprocess(self, faces_bgr: np.ndarray) -> np.ndarray:
+        rgb = faces_bgr[..., ::-1].astype(np.float32)
+        return np.ascontiguousarray(rgb.transpose(0, 3, 1, 2))
+
+
+EMBEDDER_CLASSES: dict[str, type[OnnxEmbedder]] = {"arcface": ArcFace, "sface": SFace}
+
+
+def embedder_class(model_name: str) -> type[OnnxEmbedder]:
+    """The embedder class for a manifest model name such as ``arcface_mbf`` or ``sface_2021dec``."""
+    for prefix, cls in EMBEDDER_CLASSES.items():
+        if model_name.lower().startswith(prefix):
+            return cls
+    raise KeyError(f"no embedder class for model {model_name!r}; known prefixes: {sorted(EMBEDDER_CLASSES)}")
