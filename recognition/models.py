@@ -1,0 +1,161 @@
+"""The identity domain: people, their face images, embeddings, enrollment batches and per-pack match settings.
+
+Life of a face image (the original's unTrained_data / Trained_data / RecycleBin, kept in the database):
+pending -> enrolled | rejected(reason); enrolled/rejected -> deleted (recycle bin: out of search at once, file kept)
+-> restored, or purged (file, row and embeddings gone for good).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Cast
+from django.utils import timezone
+from pgvector.django import HnswIndex, VectorField
+
+# Embedding models and their dimensions. Each gets its own partial HNSW index over a fixed-size cast of the
+# vector column, so one table holds every model and a search never mixes two models.
+EMBEDDING_DIMENSIONS = {"arcface_mbf": 512, "sface_2021dec": 128}
+
+
+class Person(models.Model):
+    display_name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True, allow_unicode=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
+    )
+    notes = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="in the recycle bin since")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        verbose_name_plural = "people"
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def in_recycle_bin(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Source(models.TextChoices):
+    UPLOAD = "upload", "admin upload"
+    API = "api", "REST API"
+    IMPORT = "import", "command line import"
+    SIGNUP = "signup", "sign-up"
+    WEBCAM = "webcam", "webcam"
+
+
+class Enrollment(models.Model):
+    """One batch of images taken in together; its progress is derived from its images' statuses."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    # Files refused before they became face images (not an image, duplicate, conflict, unsafe zip member...).
+    errors = models.JSONField(default=list, blank=True)
+    duplicates = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Enrollment #{self.pk} ({self.get_source_display()}, {self.state})"
+
+
+def face_image_path(instance: FaceImage, filename: str) -> str:
+    # Never a user-supplied path: the person's id and the content hash decide where the bytes live.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"faces/{instance.person_id}/{instance.sha256[:2]}/{instance.sha256}.{extension}"
+
+
+class FaceImage(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ENROLLED = "enrolled"
+        REJECTED = "rejected"
+        DELETED = "deleted", "in recycle bin"
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="images")
+    enrollment = models.ForeignKey(Enrollment, null=True, blank=True, on_delete=models.SET_NULL, related_name="images")
+    file = models.FileField(upload_to=face_image_path, max_length=300)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    reject_reason = models.CharField(max_length=200, blank=True)
+    status_before_delete = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    quality = models.JSONField(default=dict, blank=True)
+    face_box = models.JSONField(null=True, blank=True, help_text="[x1, y1, x2, y2] of the face that was used")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["person", "sha256"], name="one_copy_of_an_image_per_person")]
+
+    def __str__(self) -> str:
+        return f"{self.person} / {self.original_name or self.sha256[:12]}"
+
+
+class FaceEmbedding(models.Model):
+    face_image = models.ForeignKey(FaceImage, on_delete=models.CASCADE, related_name="embeddings")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="embeddings")  # for search
+    model_name = models.CharField(max_length=64)
+    model_version = models.CharField(max_length=64, blank=True)
+    vector = VectorField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["face_image", "model_name"], name="one_embedding_per_image_and_model")
+        ]
+        indexes = [models.Index(fields=["model_name", "person"])] + [
+            HnswIndex(
+                OpClass(Cast("vector", VectorField(dimensions=dim)), name="vector_cosine_ops"),
+                name=f"hnsw_{name}"[:30],
+                condition=Q(model_name=name),
+                m=16,
+                ef_construction=64,
+            )
+            for name, dim in EMBEDDING_DIMENSIONS.items()
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_name} embedding of {self.face_image_id}"
+
+
+class PackSettings(models.Model):
+    """Per model pack: the match threshold and margin (shipped from measurement, changed by calibration), and
+    which pack the gallery searches (switched only when a re-embedding job has finished)."""
+
+    pack = models.CharField(max_length=32, unique=True)
+    threshold = models.FloatField(help_text="minimum cosine similarity to accept the best person")
+    margin = models.FloatField(help_text="how far the best person must beat the second best")
+    is_active = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name_plural = "pack settings"
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_pack")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pack} (threshold {self.threshold:.3f}, margin {self.margin:.3f})"

@@ -1,0 +1,329 @@
+"""Enrollment: the one path every face takes into the gallery, whichever door it came through.
+
+1. `start_enrollment` (in the request, the CLI or the sign-up page) stores every uploaded file under media/ as a
+   pending FaceImage at once, records what it refused, and queues the batch. Nothing is lost: a file is either
+   stored or named in the batch's errors.
+2. `process_face_image` (in a Celery worker, in chunks) decodes, detects, checks quality, aligns, embeds and
+   stores. It is idempotent: an image that is no longer pending is skipped, and one image has at most one
+   embedding per model, so a task delivered twice (a killed worker, acks_late) does no harm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from PIL import Image, UnidentifiedImageError
+
+from recognition.engine.imageio import InvalidImage, decode_image
+from recognition.engine.types import Face
+from recognition.models import Enrollment, FaceEmbedding, FaceImage, Person, Source
+from recognition.uploads import UploadError, UploadItem, UploadLimits, UploadRejected
+
+log = logging.getLogger("recognition.enrollment")
+
+# Pillow format -> file extension under media/ (the uploaded name is never trusted for this).
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "BMP": "bmp", "WEBP": "webp", "TIFF": "tif", "GIF": "gif", "MPO": "jpg"}
+
+
+def upload_limits() -> UploadLimits:
+    return UploadLimits(
+        max_files=settings.ENROLL_MAX_FILES,
+        max_file_bytes=settings.ENROLL_MAX_FILE_BYTES,
+        max_total_bytes=settings.ENROLL_MAX_TOTAL_BYTES,
+    )
+
+
+# --- people -----------------------------------------------------------------------------------------------------
+def person_for_name(display_name: str) -> Person:
+    """The person with this name (by slug), created when new; a person in the recycle bin comes back."""
+    name = " ".join(display_name.split())[:200]
+    if not name:
+        raise ValueError("a person needs a name")
+    slug = slugify(name, allow_unicode=True)[:200] or "person-" + hashlib.sha256(name.encode()).hexdigest()[:10]
+    person, created = Person.objects.get_or_create(slug=slug, defaults={"display_name": name})
+    if not created and person.deleted_at is not None:
+        person.deleted_at = None
+        person.save(update_fields=["deleted_at", "updated_at"])
+    return person
+
+
+# --- 1. taking files in --------------------------------------------------------------------------------------------
+@dataclass
+class _Intake:
+    batch: Enrollment
+    person: Person | None
+    queued: list[int]
+    people: dict[str, Person]
+
+
+def start_enrollment(
+    items: Iterable[UploadItem | UploadError],
+    *,
+    source: str,
+    started_by=None,
+    person: Person | None = None,
+    queue: bool = True,
+) -> Enrollment:
+    """Store every item as a pending face image in a new batch and queue the batch for the workers.
+
+    With `person`, every item belongs to that person whatever its folder says. Items that cannot be taken
+    (refused by the reader, not an image, the same bytes already enrolled for someone else) are recorded in
+    the batch's errors; the same bytes again for the same person count as a duplicate and change nothing.
+    """
+    batch = Enrollment.objects.create(source=source, started_by=started_by)
+    intake = _Intake(batch=batch, person=person, queued=[], people={})
+    seen = 0
+    try:
+        for item in items:
+            seen += 1
+            if isinstance(item, UploadError):
+                batch.errors.append({"file": item.filename, "error": item.error})
+            else:
+                _take(intake, item)
+    except UploadRejected as exc:  # stop reading; what was stored so far is kept and processed
+        batch.errors.append({"file": "", "error": str(exc)})
+    if not seen and not batch.errors:  # an empty folder or zip: say so rather than report a silent success
+        batch.errors.append({"file": "", "error": "no files found in the upload"})
+    if not intake.queued:
+        batch.state = Enrollment.State.DONE
+        batch.finished_at = timezone.now()
+    batch.save()
+    if queue and intake.queued:
+        transaction.on_commit(lambda: queue_images(intake.queued))
+    log.info("enrollment #%s: %s images queued, %s refused, %s duplicates",
+             batch.pk, len(intake.queued), len(batch.errors), batch.duplicates)  # fmt: skip
+    return batch
+
+
+def _take(intake: _Intake, item: UploadItem) -> None:
+    batch = intake.batch
+    try:
+        with Image.open(io.BytesIO(item.data)) as probe:
+            image_format = probe.format
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        image_format = None
+    if image_format not in EXTENSIONS:
+        batch.errors.append({"file": item.filename, "error": "not an image this platform can read"})
+        return
+    sha = hashlib.sha256(item.data).hexdigest()
+    person = intake.person
+    if person is None:
+        person = intake.people.get(item.person_name)
+        if person is None:
+            try:
+                person = intake.people[item.person_name] = person_for_name(item.person_name)
+            except ValueError as exc:
+                batch.errors.append({"file": item.filename, "error": str(exc)})
+                return
+    # One query for both checks (it runs for every file of a batch of thousands): who already has these bytes?
+    holders = FaceImage.objects.filter(sha256=sha).values_list(
+        "person_id", "status", "person__deleted_at", "person__display_name"
+    )
+    same_status = None
+    for holder_id, status, holder_deleted_at, holder_name in holders:
+        if holder_id == person.pk:
+            same_status = status
+        elif status != FaceImage.Status.DELETED and holder_deleted_at is None:
+            batch.errors.append(
+                {"file": item.filename, "error": f"conflict: the same image is already enrolled for {holder_name}"}
+            )
+            return
+    if same_status == FaceImage.Status.DELETED:  # a no-op would leave it out of search without a word
+        batch.errors.append(
+            {"file": item.filename, "error": f"already uploaded for {person} and now in the recycle bin: "
+                                             "restore it from there"}
+        )  # fmt: skip
+        return
+    if same_status is not None:
+        batch.duplicates += 1  # these bytes are already this person's: a no-op
+        return
+    image = FaceImage(
+        person=person, enrollment=batch, sha256=sha, original_name=item.filename[:255], source=batch.source
+    )
+    try:
+        with transaction.atomic():
+            image.file.save(f"upload.{EXTENSIONS[image_format]}", ContentFile(item.data), save=False)
+            image.save()
+    except IntegrityError:  # the same bytes arrived for this person concurrently
+        image.file.delete(save=False)  # storage gave this copy a fresh name; the other row keeps its own
+        batch.duplicates += 1
+        return
+    intake.queued.append(image.pk)
+
+
+def queue_images(image_ids: list[int]) -> None:
+    """Send pending images to the workers in chunks (queue `enroll`)."""
+    from recognition.tasks import enroll_images
+
+    size = max(1, settings.ENROLL_CHUNK_SIZE)
+    for start in range(0, len(image_ids), size):
+        enroll_images.delay(image_ids[start : start + size])
+
+
+def reprocess_images(images) -> int:
+    """Send rejected and pending images back to the workers (after a quality setting or a model changed).
+    Their batches become unfinished again, so progress pages and the restart hook see them."""
+    status = FaceImage.Status
+    with transaction.atomic():
+        ids = list(images.filter(status__in=[status.REJECTED, status.PENDING]).values_list("pk", flat=True))
+        FaceImage.objects.filter(pk__in=ids, status=status.REJECTED).update(
+            status=status.PENDING, reject_reason="", processed_at=None
+        )
+        Enrollment.objects.filter(images__pk__in=ids).update(state=Enrollment.State.QUEUED, finished_at=None)
+        if ids:
+            transaction.on_commit(lambda: queue_images(ids))
+    return len(ids)
+
+
+def resume_unfinished_enrollments() -> int:
+    """Queue again every pending image (after a worker was killed or the platform restarted), whatever its
+    batch's state: an image restored from the recycle bin while still pending sits in a finished batch.
+    Safe to call any time: processing is idempotent. Returns how many were queued."""
+    ids = list(FaceImage.objects.filter(status=FaceImage.Status.PENDING).order_by("pk").values_list("pk", flat=True))
+    if ids:
+        queue_images(ids)
+    return len(ids)
+
+
+# --- 2. processing in a worker -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QualityGate:
+    min_face_px: float
+    min_sharpness: float
+    max_yaw: float
+    multiple_faces: str  # "reject" or "largest"
+    dominant_ratio: float = 2.0
+
+    @classmethod
+    def from_settings(cls) -> QualityGate:
+        return cls(
+            min_face_px=settings.ENROLL_MIN_FACE_PX,
+            min_sharpness=settings.ENROLL_MIN_SHARPNESS,
+            max_yaw=settings.ENROLL_MAX_YAW,
+            multiple_faces=settings.ENROLL_MULTIPLE_FACES,
+        )
+
+    def choose(self, faces: list[Face]) -> Face | str:
+        """The face to enroll, or why the image is rejected.
+
+        Faces below the minimum size do not count, and neither do faces in the background: a face whose
+        size is at least `dominant_ratio` times every other face's is the subject of the photo.
+        """
+        large = sorted((f for f in faces if f.quality.face_px >= self.min_face_px),
+                       key=lambda f: f.quality.face_px, reverse=True)  # fmt: skip
+        if not large:
+            if faces:
+                biggest = max(f.quality.face_px for f in faces)
+                return f"face too small ({biggest:.0f} px; at least {self.min_face_px:.0f} px)"
+            return "no face found"
+        face = large[0]
+        if len(large) > 1 and self.multiple_faces != "largest":
+            if face.quality.face_px < self.dominant_ratio * large[1].quality.face_px:
+                return f"{len(large)} faces found; an enrollment image must show exactly one"
+        q = face.quality
+        if q.blur < self.min_sharpness:
+            return f"too blurred (sharpness {q.blur:.1f}; at least {self.min_sharpness:.1f})"
+        if abs(q.yaw) > self.max_yaw:
+            return f"face turned too far to the side ({q.yaw:.0f} degrees; at most {self.max_yaw:.0f})"
+        return face
+
+
+def process_face_image(image_id: int, analyzer, gate: QualityGate | None = None) -> str | None:
+    """Enroll or reject one pending image; returns its new status, or None if it was not pending (done already,
+    deleted, or being processed by another worker)."""
+    gate = gate or QualityGate.from_settings()
+    embedder = analyzer.embedder
+    with transaction.atomic():
+        image = (
+            FaceImage.objects.select_for_update(skip_locked=True)
+            .filter(pk=image_id, status=FaceImage.Status.PENDING)
+            .first()
+        )
+        if image is None:
+            return None
+        try:
+            with image.file.open("rb") as stream:
+                pixels = decode_image(stream.read())
+            faces = analyzer.analyze(pixels, emotion=False)
+        except FileNotFoundError:
+            return _reject(image, "the stored file is missing")
+        except InvalidImage as exc:
+            return _reject(image, str(exc))
+        except Exception as exc:  # a model error on one image must not leave it (and its batch) pending forever
+            log.exception("analysing face image %s failed", image_id)
+            return _reject(image, f"analysis failed ({type(exc).__name__}: {exc})")
+        chosen = gate.choose(faces)
+        if isinstance(chosen, str):
+            return _reject(image, chosen)
+        FaceEmbedding.objects.get_or_create(
+            face_image=image,
+            model_name=embedder.name,
+            defaults={"person_id": image.person_id, "vector": chosen.embedding, "model_version": embedder.version},
+        )
+        image.status = FaceImage.Status.ENROLLED
+        image.reject_reason = ""
+        image.quality = _quality_dict(chosen)
+        image.face_box = [round(float(v), 1) for v in chosen.box]
+        image.processed_at = timezone.now()
+        image.save(update_fields=["status", "reject_reason", "quality", "face_box", "processed_at"])
+        return image.status
+
+
+def _reject(image: FaceImage, reason: str) -> str:
+    image.status = FaceImage.Status.REJECTED
+    image.reject_reason = reason[:200]
+    image.processed_at = timezone.now()
+    image.save(update_fields=["status", "reject_reason", "processed_at"])
+    return image.status
+
+
+def _quality_dict(face: Face) -> dict:
+    q = face.quality
+    return {
+        "face_px": round(q.face_px, 1),
+        "sharpness": round(q.blur, 1),
+        "yaw": round(q.yaw, 1),
+        "pitch": round(q.pitch, 1),
+        "brightness": round(q.brightness, 1),
+        "detection_score": round(float(face.score), 3),
+    }
+
+
+def enroll_images(image_ids: list[int], analyzer, *, on_progress: Callable[[int], None] | None = None) -> None:
+    """Process a chunk of images, then bring their batches' states up to date."""
+    batch_ids = set(
+        FaceImage.objects.filter(pk__in=image_ids).exclude(enrollment=None).values_list("enrollment_id", flat=True)
+    )
+    Enrollment.objects.filter(pk__in=batch_ids, state=Enrollment.State.QUEUED).update(state=Enrollment.State.RUNNING)
+    for done, image_id in enumerate(image_ids, 1):
+        process_face_image(image_id, analyzer)
+        if on_progress:
+            on_progress(done)
+    for batch_id in batch_ids:
+        finish_if_complete(batch_id)
+
+
+def finish_if_complete(batch_id: int) -> None:
+    with transaction.atomic():
+        batch = Enrollment.objects.select_for_update().get(pk=batch_id)
+        if batch.state == Enrollment.State.DONE:
+            return
+        if not batch.images.filter(status=FaceImage.Status.PENDING).exists():
+            batch.state = Enrollment.State.DONE
+            batch.finished_at = timezone.now()
+            batch.save(update_fields=["state", "finished_at"])
+
+
+__all__ = [
+    "QualityGate", "enroll_images", "finish_if_complete", "person_for_name", "process_face_image",
+    "queue_images", "reprocess_images", "resume_unfinished_enrollments", "start_enrollment", "upload_limits", "Source",
+]  # fmt: skip
