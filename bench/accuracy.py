@@ -299,6 +299,10 @@ def run(
         from bench import emotion_accuracy
 
         results.update(emotion_accuracy.run(data_dir))
+    if importlib.util.find_spec("bench.openset") is not None:  # openset.<pack>.{fpir,tpir}
+        from bench import openset
+
+        results.update(openset.run(data_dir, packs=packs, weights=weights, threads=threads, log=log))
     return results
 
 

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # OpClass in the embeddings' HNSW indexes
     "channels",
     "rest_framework",
     "rest_framework.authtoken",
@@ -132,7 +133,9 @@ STORAGES = {
 # stream them.
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
 
 # --- first admin account (created by `manage.py ensure_admin` when no superuser exists) ---------------------
 ADMIN_USERNAME = env("ADMIN_USERNAME", default="admin")
@@ -144,6 +147,27 @@ FACE_MODEL_PACK = env("FACE_MODEL_PACK", default="arcface")  # "arcface" (non-co
 INFERENCE_DEVICE = env("INFERENCE_DEVICE", default="auto")  # auto: CUDA when onnxruntime-gpu loads, else CPU
 ORT_INTRA_OP_THREADS = env.int("ORT_INTRA_OP_THREADS", default=0)  # 0: onnxruntime's default
 ORT_ALLOW_SPINNING = env.bool("ORT_ALLOW_SPINNING", default=False)
+
+# --- enrollment ------------------------------------------------------------------------------------------------
+ENROLL_MIN_FACE_PX = env.int("ENROLL_MIN_FACE_PX", default=40)  # short side of the face box
+ENROLL_MIN_SHARPNESS = env.float("ENROLL_MIN_SHARPNESS", default=10.0)  # variance of Laplacian, aligned crop
+ENROLL_MAX_YAW = env.float("ENROLL_MAX_YAW", default=50.0)  # degrees; beyond it the face is too far in profile
+ENROLL_MULTIPLE_FACES = env("ENROLL_MULTIPLE_FACES", default="reject")  # "reject" or "largest"
+ENROLL_CHUNK_SIZE = env.int("ENROLL_CHUNK_SIZE", default=16)  # images per worker task
+ENROLL_MAX_FILES = env.int("ENROLL_MAX_FILES", default=10_000)
+ENROLL_MAX_FILE_BYTES = env.int("ENROLL_MAX_FILE_BYTES", default=20 * 1024 * 1024)
+ENROLL_MAX_TOTAL_BYTES = env.int("ENROLL_MAX_TOTAL_BYTES", default=2 * 1024**3)
+RECYCLE_BIN_RETENTION_DAYS = env.int("RECYCLE_BIN_RETENTION_DAYS", default=30)
+DATA_UPLOAD_MAX_NUMBER_FILES = ENROLL_MAX_FILES  # a folder picker sends one field per file
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # non-file form data; files stream to temporary files
+
+# --- live recognition ----------------------------------------------------------------------------------------
+LIVE_DETECT_EVERY = env.int("LIVE_DETECT_EVERY", default=2)  # run detection every N frames; Kalman in between
+LIVE_RECOGNIZE_EVERY = env.int("LIVE_RECOGNIZE_EVERY", default=15)  # re-recognise a confirmed track every N frames
+EMOTION_UNCERTAIN_BELOW = env.float("EMOTION_UNCERTAIN_BELOW", default=0.4)  # smoothed confidence
+LIVE_MAX_MESSAGE_BYTES = env.int("LIVE_MAX_MESSAGE_BYTES", default=1024 * 1024)  # one websocket frame
+LIVE_MAX_FRAME_PIXELS = env.int("LIVE_MAX_FRAME_PIXELS", default=1920 * 1080)
+LIVE_MAX_FPS = env.int("LIVE_MAX_FPS", default=60)  # frames a connection may send per second
 
 # --- Celery --------------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -157,7 +181,8 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"recognition.tasks.*": {"queue": "enroll"}}
 CELERY_WORKER_QUEUES = env.list("CELERY_WORKER_QUEUES", default=["celery", "enroll"])
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=1)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# An unacknowledged task (its worker was killed) is delivered again after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)}
 
 # --- Channels --------------------------------------------------------------------------------------------------
 if REDIS_URL:
@@ -191,3 +216,50 @@ LOGGING = {
 
 # Static files: collected into staticfiles/ by `make run`; found in place too, so a fresh checkout serves them.
 WHITENOISE_USE_FINDERS = True
+
+# === REST API, matching and calibration (recognition/api, facesite/api_urls.py) ===============================
+# Block owned by the matching/API work; appended, the settings above are unchanged.
+INSTALLED_APPS += ["django_filters", "drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK.update(
+    {
+        # Token first: an anonymous API call gets 401 with `WWW-Authenticate: Token` (session-first gives 403).
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "rest_framework.authentication.TokenAuthentication",
+            "rest_framework.authentication.SessionAuthentication",
+        ],
+        "DEFAULT_PAGINATION_CLASS": "recognition.api.pagination.PagePagination",
+        "PAGE_SIZE": 50,
+        "DEFAULT_FILTER_BACKENDS": [
+            "django_filters.rest_framework.DjangoFilterBackend",
+            "rest_framework.filters.SearchFilter",
+            "rest_framework.filters.OrderingFilter",
+        ],
+        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+        "EXCEPTION_HANDLER": "recognition.api.errors.exception_handler",
+    }
+)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "facesite API",
+    "DESCRIPTION": "Face recognition: people, enrollment, identify and verify. Authenticate with a session or "
+    "`Authorization: Token <key>` (POST /api/v1/auth/token/ with username and password).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,  # file fields show as uploads in the request bodies
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from drf-spectacular-sidecar: the docs page works offline
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+API_MAX_IMAGE_BYTES = env.int("API_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)  # one picture to identify/verify
+
+# === Attendance (attendance/) ===============================================================================
+# Block owned by the attendance work; appended, the settings above are unchanged. Days use TIME_ZONE.
+# Cooldown: one event per person per source per visit. Gap: a sighting this long after the check-in is a
+# check-out. Exit sources: a sighting there is a check-out. Erasure: anonymise the rows, or keep them and drop
+# only their face crops. Evidence: the crop's longest side; retention 0 keeps no crops at all.
+ATTENDANCE_COOLDOWN_S = env.int("ATTENDANCE_COOLDOWN_S", default=300)
+ATTENDANCE_CHECKOUT_GAP_S = env.int("ATTENDANCE_CHECKOUT_GAP_S", default=3600)
+ATTENDANCE_EXIT_SOURCES = env.list("ATTENDANCE_EXIT_SOURCES", default=["exit"])
+ATTENDANCE_ANONYMISE_ON_ERASURE = env.bool("ATTENDANCE_ANONYMISE_ON_ERASURE", default=True)
+ATTENDANCE_EVIDENCE_PX = env.int("ATTENDANCE_EVIDENCE_PX", default=96)
+EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=30)

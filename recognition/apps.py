@@ -10,7 +10,10 @@ class RecognitionConfig(AppConfig):
     verbose_name = "Recognition"
 
     def ready(self) -> None:
-        from recognition.inference import active_pack
+        from django.db.models.signals import post_save
 
-        pack = active_pack()
-        log.info("face model pack: %s (%s)", pack.name, pack.licence_line)
+        from recognition.inference import active_pack, forget_active_pack
+
+        pack = active_pack(from_database=False)  # no queries while apps load; a re-embedded pack shows on pages
+        log.info("face model pack configured: %s (%s)", pack.name, pack.licence_line)
+        post_save.connect(lambda **kwargs: forget_active_pack(), sender="recognition.PackSettings", weak=False)

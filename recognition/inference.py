@@ -7,11 +7,13 @@ instead of building models itself, so each ONNX session is created once per proc
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 
 from recognition.engine.model_store import PACKS, ModelStore
 from recognition.engine.runtime import RuntimeOptions, SessionFactory
@@ -32,9 +34,34 @@ class PackInfo:
         return f"{self.licence}; {use}"
 
 
-def active_pack() -> PackInfo:
-    """The model pack chosen by FACE_MODEL_PACK, with its licence."""
-    name = settings.FACE_MODEL_PACK
+ACTIVE_PACK_CACHE_S = 10.0
+_active_cache: dict[str, object] = {"name": None, "at": 0.0}
+
+
+def active_pack_name(*, from_database: bool = True) -> str:
+    """The pack the gallery searches: the active PackSettings row (switched by a finished re-embedding), else
+    FACE_MODEL_PACK. Read at most every few seconds per process."""
+    if not from_database:
+        return settings.FACE_MODEL_PACK
+    now = time.monotonic()
+    if _active_cache["name"] is None or now - _active_cache["at"] > ACTIVE_PACK_CACHE_S:
+        from recognition.models import PackSettings
+
+        try:
+            name = PackSettings.objects.filter(is_active=True).values_list("pack", flat=True).first()
+        except DatabaseError:
+            name = None  # before migrations, or the database is down: the configured pack
+        _active_cache.update(name=name or settings.FACE_MODEL_PACK, at=now)
+    return _active_cache["name"]
+
+
+def forget_active_pack() -> None:
+    _active_cache.update(name=None, at=0.0)
+
+
+def active_pack(*, from_database: bool = True) -> PackInfo:
+    """The active model pack, with its licence."""
+    name = active_pack_name(from_database=from_database)
     if name not in PACKS:
         raise ImproperlyConfigured(f"FACE_MODEL_PACK={name!r} is not one of {sorted(PACKS)}")
     pack = PACKS[name]

@@ -31,6 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
     global _started_postgres
     from django.conf import settings
 
+    # One test database per test run, so two runs on one machine (a developer and a helper) never collide.
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_facesite_{os.getpid()}"
+
     if settings.EMBEDDED_POSTGRES:
         from facesite.local.postgres import EmbeddedPostgres
 

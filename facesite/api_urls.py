@@ -1,0 +1,40 @@
+"""The REST API: /api/v1/ (one router for every app), the OpenAPI schema at /api/schema/ and its docs at
+/api/docs/ (Swagger UI, served from drf-spectacular-sidecar: no CDN needed). Included from facesite/urls.py as
+    path("api/", include("facesite.api_urls")),
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from attendance import api as attendance_api
+from recognition.api import urls as recognition_api
+
+router = DefaultRouter()
+recognition_api.register(router)  # persons, enrollments
+attendance_api.register(router)  # /api/v1/attendance/: events, summaries/, export/ (CSV)
+
+
+def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Unknown paths under /api/ answer in the API's error shape, not with an HTML page."""
+    message = f"No API endpoint at {request.path}; see /api/docs/."
+    return JsonResponse({"error": "not_found", "message": message, "status": 404}, status=404)
+
+
+v1 = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    *recognition_api.urlpatterns,
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("v1/", include((v1, "api"), namespace="v1")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    re_path(r"^.*$", not_found),
+]

@@ -1,0 +1,71 @@
+"""Every API error as JSON: {"error": code, "message": text, "status": n[, "fields": {...}]}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The upload is too large."
+    default_code = "too_large"
+
+
+class UnsupportedImageType(exceptions.APIException):
+    status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    default_detail = "Unsupported file type; send a JPEG, PNG, BMP, WEBP, TIFF or GIF image."
+    default_code = "unsupported_media_type"
+
+
+class InvalidImageError(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The image cannot be decoded."
+    default_code = "invalid_image"
+
+
+class NoFace(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "No face found in the image."
+    default_code = "no_face"
+
+
+def _message(detail: Any) -> str:
+    """The first readable message in a DRF error detail (string, list or dict)."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            text = _message(value)
+            return text if key in ("detail", "non_field_errors") else f"{key}: {text}"
+        return "Invalid request."
+    if isinstance(detail, list):
+        return _message(detail[0]) if detail else "Invalid request."
+    return str(detail)
+
+
+def _code(exc: exceptions.APIException, detail: Any) -> str:
+    if isinstance(exc, exceptions.ValidationError):
+        return "invalid"
+    codes = exc.get_codes()
+    return codes if isinstance(codes, str) else getattr(exc, "default_code", "error")
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler (which also maps Http404 and PermissionDenied), then one JSON shape for every error."""
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # not an API exception: a 500, logged by Django
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+    if isinstance(exc, exceptions.APIException):
+        code = _code(exc, detail)
+    elif response.status_code == 404:
+        code = "not_found"
+    else:
+        code = "permission_denied" if response.status_code == 403 else "error"
+    body: dict[str, Any] = {"error": code, "message": _message(detail), "status": response.status_code}
+    if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
+        body["fields"] = detail
+    response.data = body
+    return response

@@ -1,0 +1,352 @@
+"""Thin views: parse the request, call one service or selector, shape the answer."""
+
+from __future__ import annotations
+
+import zipfile
+from itertools import chain
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.text import slugify
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recognition import selectors
+from recognition.api import serializers as s
+from recognition.api.errors import NoFace, PayloadTooLarge
+from recognition.api.images import check_size, read_image
+from recognition.api.parsers import IMAGE_PARSERS, max_image_bytes
+from recognition.api.permissions import IsStaff, IsStaffOrReadOnly
+from recognition.models import Enrollment, FaceImage, Person, Source
+from recognition.services import enrollment, lifecycle, matching
+from recognition.uploads import UploadError, UploadRejected, read_files, read_zip
+
+ERRORS = {
+    400: OpenApiResponse(s.ErrorSerializer, description="bad request, e.g. an image that cannot be decoded"),
+    401: OpenApiResponse(s.ErrorSerializer, description="no credentials (send `Authorization: Token ...`)"),
+    403: OpenApiResponse(s.ErrorSerializer, description="not allowed (only staff change identities)"),
+    404: OpenApiResponse(s.ErrorSerializer, description="no such object"),
+}
+IMAGE_ERRORS = {
+    **ERRORS,
+    413: OpenApiResponse(s.ErrorSerializer, description="larger than API_MAX_IMAGE_BYTES"),
+    415: OpenApiResponse(s.ErrorSerializer, description="not an image, or a format not read here"),
+}
+
+
+def refuse_oversized(request: Request, limit: int) -> None:
+    """413 before the body is read when its declared length is already too large."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise PayloadTooLarge(f"The request is {length} bytes; at most {limit} bytes are accepted.")
+
+
+# --- people -------------------------------------------------------------------------------------------------
+class PersonFilter(filters.FilterSet):
+    in_recycle_bin = filters.BooleanFilter(method="filter_recycle_bin", label="in the recycle bin")
+
+    class Meta:
+        model = Person
+        fields = ["is_active", "in_recycle_bin"]
+
+    def filter_recycle_bin(self, queryset, name, value):
+        return queryset.filter(deleted_at__isnull=not value)
+
+
+def _enrollment_batches(person: Person):
+    return Enrollment.objects.filter(images__person=person).distinct().order_by("-created_at")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List and search people",
+        description="?search= name, slug or notes; people in the recycle bin only with ?in_recycle_bin=true.",
+        responses={200: s.PersonSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(summary="One person", responses={200: s.PersonSerializer, **ERRORS}),
+    create=extend_schema(summary="Create a person (staff)", responses={201: s.PersonSerializer, **ERRORS}),
+    update=extend_schema(summary="Update a person (staff)", responses={200: s.PersonSerializer, **ERRORS}),
+    partial_update=extend_schema(
+        summary="Update a person (staff)", responses={200: s.PersonSerializer, **ERRORS}
+    ),
+    destroy=extend_schema(
+        summary="Move a person to the recycle bin (staff)",
+        description="Out of search at once; images and embeddings are kept until purged.",
+        responses={204: None, **ERRORS},
+    ),
+)
+class PersonViewSet(viewsets.ModelViewSet):
+    serializer_class = s.PersonSerializer
+    permission_classes = [IsStaffOrReadOnly]
+    filterset_class = PersonFilter
+    search_fields = ["display_name", "slug", "notes"]
+    ordering_fields = ["display_name", "created_at", "updated_at"]
+    ordering = ["display_name"]
+
+    def get_queryset(self):
+        people = Person.objects.annotate(
+            enrolled_images=Count("images", filter=Q(images__status=FaceImage.Status.ENROLLED))
+        )
+        if self.action == "list" and "in_recycle_bin" not in self.request.query_params:
+            people = people.filter(deleted_at__isnull=True)
+        return people
+
+    def perform_create(self, serializer) -> None:
+        name = serializer.validated_data["display_name"]
+        existing = Person.objects.filter(slug=slugify(name, allow_unicode=True)[:200]).first()
+        if existing is not None:
+            where = " (in the recycle bin: POST its restore/)" if existing.in_recycle_bin else ""
+            raise ValidationError(
+                {"display_name": [f"A person with this name exists: id {existing.pk}{where}."]}
+            )
+        person = enrollment.person_for_name(name)
+        extra = {k: v for k, v in serializer.validated_data.items() if k != "display_name"}
+        for key, value in extra.items():
+            setattr(person, key, value)
+        if extra:
+            person.save(update_fields=[*extra, "updated_at"])
+        serializer.instance = self.get_queryset().get(pk=person.pk)
+
+    def perform_destroy(self, instance: Person) -> None:
+        lifecycle.move_person_to_recycle_bin(instance)
+
+    @extend_schema(
+        summary="Restore a person from the recycle bin (staff)",
+        request=None,
+        responses={200: s.PersonSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk=None) -> Response:
+        person = self.get_object()
+        lifecycle.restore_person(person)
+        return Response(self.get_serializer(self.get_queryset().get(pk=person.pk)).data)
+
+    @extend_schema(
+        summary="A person's face images",
+        responses={200: s.FaceImageSerializer(many=True), **ERRORS},
+        parameters=[OpenApiParameter("status", str, enum=FaceImage.Status.values)],
+    )
+    @action(detail=True, methods=["get"], filterset_class=None, search_fields=[], ordering_fields=[])
+    def images(self, request: Request, pk=None) -> Response:
+        person = self.get_object()
+        images = person.images.order_by("-created_at")
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in FaceImage.Status.values:
+                raise ValidationError({"status": [f"one of {', '.join(FaceImage.Status.values)}"]})
+            images = images.filter(status=wanted)
+        page = self.paginate_queryset(images)
+        return self.get_paginated_response(s.FaceImageSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Move one of a person's images to the recycle bin (staff)",
+        request=None,
+        responses={204: None, **ERRORS},
+    )
+    @action(detail=True, methods=["delete"], url_path=r"images/(?P<image_id>[0-9]+)", filterset_class=None)
+    def image(self, request: Request, pk=None, image_id=None) -> Response:
+        person = self.get_object()
+        image = get_object_or_404(person.images, pk=image_id)
+        lifecycle.move_images_to_recycle_bin([image])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["POST"],
+        summary="Enroll images or zips for a person (staff)",
+        request=s.EnrollmentUploadSerializer,
+        description="multipart/form-data, field `files` (repeat it): images and/or .zip files of images. "
+        "Answers 202 with the batch; follow its progress at /api/v1/enrollments/{id}/.",
+        responses={202: s.BatchProgressSerializer, **IMAGE_ERRORS},
+    )
+    @extend_schema(
+        methods=["GET"],
+        summary="A person's enrollment batches (staff)",
+        responses={200: s.BatchProgressSerializer(many=True), **ERRORS},
+    )
+    @action(detail=True, methods=["get", "post"], permission_classes=[IsStaff], filterset_class=None)
+    def enrollments(self, request: Request, pk=None) -> Response:
+        person = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(_enrollment_batches(person))
+            return self.get_paginated_response([selectors.batch_progress(b).as_dict() for b in page])
+        refuse_oversized(request, settings.ENROLL_MAX_TOTAL_BYTES)
+        files = request.FILES.getlist("files") or request.FILES.getlist("file")
+        if not files:
+            raise ValidationError({"files": ["Send one or more images or .zip files in the `files` field."]})
+        batch = enrollment.start_enrollment(
+            _upload_items(files, person), source=Source.API, started_by=request.user, person=person
+        )
+        progress = selectors.batch_progress(batch).as_dict()
+        location = request.build_absolute_uri(reverse("v1:enrollment-detail", args=[batch.pk]))
+        return Response(progress, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+
+def _upload_items(files, person: Person):
+    """UploadItems for one person from uploaded images and zips (the readers enforce enrollment limits)."""
+    limits = enrollment.upload_limits()
+    zips, loose = [], []
+    for upload in files:
+        (zips if zipfile.is_zipfile(upload) else loose).append(upload)
+        upload.seek(0)
+    streams = [read_files([(f.name, f) for f in loose], person_name=person.display_name, limits=limits)]
+    streams += [_zip_items(z, person, limits) for z in zips]
+    return chain.from_iterable(streams)
+
+
+def _zip_items(upload, person: Person, limits):
+    try:
+        yield from read_zip(upload, person_name=person.display_name, limits=limits)
+    except UploadRejected as exc:  # one bad zip is an error line of the batch, not the end of it
+        yield UploadError(upload.name, str(exc))
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Enrollment batches (staff)", responses={200: s.BatchProgressSerializer(many=True)}
+    ),
+    retrieve=extend_schema(
+        summary="A batch's progress (staff)", responses={200: s.BatchProgressSerializer, **ERRORS}
+    ),
+)
+class EnrollmentViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Enrollment.objects.order_by("-created_at")
+    permission_classes = [IsStaff]
+    serializer_class = s.BatchProgressSerializer
+    filterset_fields = ["state", "source"]
+    search_fields: list[str] = []
+    ordering_fields = ["created_at"]
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([selectors.batch_progress(b).as_dict() for b in page])
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return Response(selectors.batch_progress(self.get_object()).as_dict())
+
+
+# --- recognition --------------------------------------------------------------------------------------------
+def _people(ids) -> dict[int, dict]:
+    wanted = {i for i in ids if i is not None}
+    rows = Person.objects.filter(pk__in=wanted).values("id", "display_name")
+    return {row["id"]: row for row in rows}
+
+
+def _box(face) -> list[float]:
+    return [round(float(v), 1) for v in face.detection.box]
+
+
+class IdentifyView(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = IMAGE_PARSERS
+
+    @extend_schema(
+        summary="Who is in this picture?",
+        description="Every face: box, the accepted person or 'unknown' (with the nearest candidate and score "
+        "still given), score, margin over the runner-up, emotion. One person is given to at most one "
+        "face of a picture. Send multipart field `image`, or the image itself as the body with an "
+        "image/* Content-Type.",
+        request={"multipart/form-data": s.ImageUploadSerializer, "image/*": OpenApiTypes.BINARY},
+        responses={200: s.IdentifyResponseSerializer, **IMAGE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        refuse_oversized(request, max_image_bytes() + 64 * 1024)
+        upload = request.FILES.get("image")
+        if upload is None:
+            raise ValidationError({"image": ["Send the picture in the `image` field (or as the body)."]})
+        pixels = read_image(upload, "image")
+        result = matching.recognize(pixels)
+        people = _people(chain.from_iterable((r.match.person_id, r.match.candidate_id) for r in result.faces))
+        faces = []
+        for r in result.faces:
+            m, emotion = r.match, r.face.emotion
+            person = people.get(m.person_id) if m.person_id is not None else None
+            faces.append(
+                {
+                    "box": _box(r.face),
+                    "detection_score": round(float(r.face.score), 4),
+                    "label": person["display_name"] if person else "unknown",
+                    "person": person,
+                    "candidate": people.get(m.candidate_id) if m.candidate_id is not None else None,
+                    "score": round(m.score, 4),
+                    "margin": round(m.margin, 4),
+                    "decision": m.reason,
+                    "emotion": None
+                    if emotion is None
+                    else {
+                        "label": emotion.label,
+                        "confidence": round(float(emotion.confidence), 4),
+                        "probs": {k: round(float(v), 4) for k, v in emotion.probs.items()},
+                    },
+                }
+            )
+        return Response(
+            {
+                "pack": result.pack,
+                "threshold": result.policy.threshold,
+                "margin": result.policy.margin,
+                "faces": faces,
+            }
+        )
+
+
+class VerifyView(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = IMAGE_PARSERS[:2]
+
+    @extend_schema(
+        summary="Same person or not?",
+        description="Either `image_a` and `image_b` (the largest face of each, cosine similarity), or "
+        "`image` and `person` (the face against the person's enrolled images, pooled as in "
+        "identification). `same` is score >= the active pack's threshold.",
+        request={"multipart/form-data": s.VerifyRequestSerializer},
+        responses={200: s.VerifyResponseSerializer, **IMAGE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        refuse_oversized(request, 2 * max_image_bytes() + 64 * 1024)
+        for upload in request.FILES.values():
+            check_size(upload, upload.name)
+        form = s.VerifyRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        person = None
+        try:
+            if "person" in data:
+                person = Person.objects.filter(pk=data["person"], deleted_at__isnull=True).first()
+                if person is None:
+                    raise NotFound(f"No person with id {data['person']}.")
+                image = read_image(data["image"], "image")
+                try:
+                    result = matching.verify_person(image, person.pk)
+                except LookupError as exc:
+                    raise ValidationError({"person": [str(exc)]}) from None
+            else:
+                result = matching.verify_images(
+                    read_image(data["image_a"], "image_a"), read_image(data["image_b"], "image_b")
+                )
+        except matching.NoFaceFound as exc:
+            raise NoFace(str(exc)) from None
+        return Response(
+            {
+                "same": result.same,
+                "score": round(result.score, 4),
+                "threshold": result.threshold,
+                "pack": result.pack,
+                "person": None if person is None else {"id": person.pk, "display_name": person.display_name},
+                "faces": [
+                    {"box": _box(f), "detection_score": round(float(f.score), 4)} for f in result.faces
+                ],
+            }
+        )

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+
+@pytest.fixture(autouse=True)
+def api_urls(settings, tmp_path):
+    settings.ROOT_URLCONF = "tests.api.urls"  # the project's URLs plus the API include the lead adds
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+
+
+@pytest.fixture
+def member(django_user_model):
+    return django_user_model.objects.create_user("member", password="pw-member-123")
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def staff_client(staff) -> APIClient:
+    return token_client(staff)
+
+
+@pytest.fixture
+def member_client(member) -> APIClient:
+    return token_client(member)
