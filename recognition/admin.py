@@ -1,0 +1,577 @@
+"""The admin of the identity domain: people, face images, embeddings, enrollment batches and model packs.
+
+Thin: every action that changes biometric data calls a lifecycle service. Deleting a person or an image in
+the admin moves it to the recycle bin (out of search at once, files kept); only "purge", after a confirmation
+page, removes files and embeddings for good. Face images are shown only through the permission-checked view.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.models import CHANGE, DELETION, LogEntry
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_POST
+
+from recognition.models import Enrollment, FaceEmbedding, FaceImage, PackSettings, Person
+from recognition.services import enrollment, lifecycle
+
+Status = FaceImage.Status
+THUMBS_PER_PERSON = 4
+
+
+# --- small pieces of HTML -----------------------------------------------------------------------------------
+def face_thumb(image_id: int, title: str = "", size: int = 48) -> SafeString:
+    """A thumbnail through the staff-only image view (never a media URL), linking to the full image."""
+    url = reverse("recognition:face_image", args=[image_id])
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener"><img class="face-thumb" src="{}?thumb=1" width="{}" '
+        'height="{}" alt="" title="{}" loading="lazy"></a>',
+        url, url, size, size, title,
+    )  # fmt: skip
+
+
+def progress_bar(done: int, total: int) -> SafeString:
+    percent = 100 if total == 0 else round(100 * done / total)
+    return format_html(
+        '<span class="batch-bar" title="{} of {} processed"><span style="width: {}%"></span></span> {}%',
+        done, total, percent, percent,
+    )  # fmt: skip
+
+
+def _objects_page(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, template: str,
+                  title: str, action: str, **extra) -> TemplateResponse:  # fmt: skip
+    """Django's intermediate-page pattern: a form that posts the same action back with post=yes."""
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": opts,
+        "queryset": queryset,
+        "action": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media,
+        **extra,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, template, context)
+
+
+def history(request: HttpRequest, objects, flag: int, message: str) -> None:
+    """An entry in each object's admin history: who moved biometric data where, and when."""
+    LogEntry.objects.log_actions(user_id=request.user.pk, queryset=list(objects), action_flag=flag,
+                                 change_message=message)  # fmt: skip
+
+
+class RecycleBinDeleteMixin:
+    """The admin's own delete (the change form's Delete button, any bulk delete) moves to the recycle bin."""
+
+    delete_confirmation_template = "admin/recognition/recycle_bin_confirmation.html"
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # "move to recycle bin" and "purge" say what they do
+        return actions
+
+    def log_deletions(self, request: HttpRequest, queryset) -> None:
+        history(request, queryset, CHANGE, "Moved to the recycle bin.")
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        # Nothing is deleted: list only the objects themselves, and ask for no permission on related models.
+        objs = list(objs)
+        return [str(obj) for obj in objs], {self.model._meta.verbose_name_plural: len(objs)}, set(), []
+
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id) -> HttpResponse:
+        self.message_user(
+            request, f"“{obj_display}” was moved to the recycle bin (files kept; purge removes them)."
+        )
+        return HttpResponseRedirect(reverse(f"admin:recognition_{self.model._meta.model_name}_changelist"))
+
+
+class RecycleBinFilter(admin.SimpleListFilter):
+    title = "recycle bin"
+    parameter_name = "bin"
+
+    def lookups(self, request, model_admin):
+        return [("no", "not in the recycle bin"), ("yes", "in the recycle bin")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(deleted_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(deleted_at__isnull=True)
+        return queryset
+
+
+class AdminMedia:
+    css = {"all": ["recognition/recognition.css"]}
+
+
+# --- people -------------------------------------------------------------------------------------------------
+@admin.register(Person)
+class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
+    list_display = ("display_name", "thumbnails", "enrolled", "pending", "rejected", "recycle_bin", "user")
+    list_filter = (RecycleBinFilter, "is_active")
+    search_fields = ("display_name", "slug", "user__username", "user__email")
+    prepopulated_fields = {"slug": ("display_name",)}
+    readonly_fields = ("deleted_at", "created_at", "updated_at", "gallery")
+    fields = ("display_name", "slug", "user", "is_active", "notes", "gallery", "deleted_at", "created_at",
+              "updated_at")  # fmt: skip
+    raw_id_fields = ("user",)
+    actions = ("move_to_recycle_bin", "restore", "purge", "merge")
+    Media = AdminMedia
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        sample = (
+            FaceImage.objects.filter(status=Status.ENROLLED)
+            .order_by("pk")
+            .only("pk", "person_id", "original_name")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("user")
+            .annotate(
+                n_enrolled=Count("images", filter=Q(images__status=Status.ENROLLED)),
+                n_pending=Count("images", filter=Q(images__status=Status.PENDING)),
+                n_rejected=Count("images", filter=Q(images__status=Status.REJECTED)),
+                n_deleted=Count("images", filter=Q(images__status=Status.DELETED)),
+            )
+            .prefetch_related(Prefetch("images", queryset=sample[:THUMBS_PER_PERSON], to_attr="sample"))
+        )
+
+    @admin.display(description="enrolled images")
+    def thumbnails(self, person: Person) -> SafeString:
+        thumbs = ((face_thumb(i.pk, i.original_name, 40),) for i in person.sample)
+        return format_html_join("", "{}", thumbs) or "-"
+
+    @admin.display(description="enrolled", ordering="n_enrolled")
+    def enrolled(self, person: Person) -> int:
+        return person.n_enrolled
+
+    @admin.display(description="pending", ordering="n_pending")
+    def pending(self, person: Person) -> int:
+        return person.n_pending
+
+    @admin.display(description="rejected", ordering="n_rejected")
+    def rejected(self, person: Person) -> SafeString | int:
+        if not person.n_rejected:
+            return 0
+        url = reverse("admin:recognition_faceimage_changelist")
+        return format_html('<a href="{}?person__id__exact={}&status__exact=rejected">{}</a>', url, person.pk,
+                           person.n_rejected)  # fmt: skip
+
+    @admin.display(description="recycle bin", ordering="deleted_at")
+    def recycle_bin(self, person: Person) -> str:
+        if person.deleted_at:
+            return f"all, since {person.deleted_at:%Y-%m-%d}"
+        return f"{person.n_deleted} images" if person.n_deleted else "-"
+
+    @admin.display(description="face images")
+    def gallery(self, person: Person) -> SafeString:
+        if person.pk is None:
+            return "-"
+        images = person.images.order_by("status", "pk")[:60]
+        cells = format_html_join(
+            "",
+            '<figure class="face-cell status-{}">{}<figcaption>{}<br>{}</figcaption></figure>',
+            ((i.status, face_thumb(i.pk, i.original_name, 72), i.get_status_display(), i.reject_reason)
+             for i in images),
+        )  # fmt: skip
+        url = reverse("admin:recognition_faceimage_changelist") + f"?person__id__exact={person.pk}"
+        return format_html('<div class="face-gallery">{}</div><p><a href="{}">All their images</a></p>',
+                           cells, url)  # fmt: skip
+
+    def delete_model(self, request: HttpRequest, obj: Person) -> None:
+        lifecycle.move_person_to_recycle_bin(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for person in queryset:
+            lifecycle.move_person_to_recycle_bin(person)
+
+    @admin.action(
+        description="Move to the recycle bin (out of search now, files kept)", permissions=["delete"]
+    )
+    def move_to_recycle_bin(self, request: HttpRequest, queryset: QuerySet) -> None:
+        people = list(queryset.filter(deleted_at__isnull=True))
+        for person in people:
+            lifecycle.move_person_to_recycle_bin(person)
+        history(request, people, CHANGE, "Moved to the recycle bin with all their images.")
+        self.message_user(request, f"{len(people)} people moved to the recycle bin.")
+
+    @admin.action(description="Restore from the recycle bin", permissions=["delete"])
+    def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
+        people = list(queryset.filter(deleted_at__isnull=False))
+        for person in people:
+            lifecycle.restore_person(person)
+        history(request, people, CHANGE, "Restored from the recycle bin.")
+        self.message_user(request, f"{len(people)} people restored.")
+
+    @admin.action(description="Purge for good (files and embeddings)…", permissions=["delete"])
+    def purge(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        if request.POST.get("post") == "yes":
+            people = list(queryset)
+            history(request, people, DELETION, "Purged with their image files and embeddings.")
+            for person in people:
+                lifecycle.purge_person(person)
+            self.message_user(request, f"{len(people)} people purged with their images and embeddings.")
+            return None
+        images = FaceImage.objects.filter(person__in=queryset)
+        return _objects_page(
+            self, request, queryset, "admin/recognition/purge_confirmation.html",
+            "Purge people for good?", "purge",
+            image_count=images.count(),
+            embedding_count=FaceEmbedding.objects.filter(face_image__in=images).count(),
+        )  # fmt: skip
+
+    @admin.action(description="Merge the two selected people…", permissions=["change", "delete"])
+    def merge(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        people = list(queryset.order_by("pk"))
+        if len(people) != 2:
+            self.message_user(request, "Select exactly two people to merge.", messages.ERROR)
+            return None
+        if request.POST.get("post") == "yes":
+            keep = next((p for p in people if str(p.pk) == request.POST.get("keep")), None)
+            if keep is None:
+                self.message_user(request, "Choose which person to keep.", messages.ERROR)
+                return None
+            other = people[1] if keep is people[0] else people[0]
+            history(request, [other], DELETION, f"Merged into {keep} (#{keep.pk}).")
+            moved = lifecycle.merge_people(other, keep)
+            history(request, [keep], CHANGE, f"{other} (#{other.pk}) merged in: {moved} images.")
+            self.message_user(request, f"{other} merged into {keep}: {moved} images moved.")
+            return None
+        return _objects_page(self, request, queryset, "admin/recognition/person/merge.html",
+                             "Merge two people", "merge", people=people)  # fmt: skip
+
+
+# --- face images --------------------------------------------------------------------------------------------
+@admin.register(FaceImage)
+class FaceImageAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
+    list_display = ("thumbnail", "person", "status", "quality_summary", "reject_reason", "batch_link",
+                    "created_at")  # fmt: skip
+    list_display_links = ("thumbnail", "person")
+    list_filter = ("status", "source", ("person", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("person__display_name", "original_name", "sha256")
+    list_select_related = ("person", "enrollment")
+    list_per_page = 50
+    fields = ("preview", "person", "status", "reject_reason", "quality_table", "face_box", "source",
+              "original_name", "enrollment", "sha256", "embedding_models", "status_before_delete",
+              "deleted_at",               "created_at", "processed_at")  # fmt: skip
+    readonly_fields = fields
+    actions = ("move_to_recycle_bin", "restore", "purge", "reprocess")
+    Media = AdminMedia
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # images come in through enrollment (upload page, API, sign-up, CLI)
+
+    def has_change_permission(self, request: HttpRequest, obj: FaceImage | None = None) -> bool:
+        # An image is changed only by the lifecycle (the actions), never by editing its fields.
+        return obj is None and super().has_change_permission(request)
+
+    @admin.display(description="image")
+    def thumbnail(self, image: FaceImage) -> SafeString:
+        return face_thumb(image.pk, image.original_name)
+
+    @admin.display(description="image")
+    def preview(self, image: FaceImage) -> SafeString:
+        url = reverse("recognition:face_image", args=[image.pk])
+        return format_html('<a href="{}" target="_blank" rel="noopener">'
+                           '<img src="{}" class="face-preview" alt="">'
+                           "</a>", url, url)  # fmt: skip
+
+    @admin.display(description="quality")
+    def quality_summary(self, image: FaceImage) -> SafeString | str:
+        q = image.quality or {}
+        if not q:
+            return "-"
+        face_px, sharpness, yaw = (float(q.get(key, "nan")) for key in ("face_px", "sharpness", "yaw"))
+        return format_html(
+            '<span class="quality-line">face {} px</span><br><span class="quality-line">sharpness {}, yaw {}°'
+            "</span>",
+            f"{face_px:.0f}", f"{sharpness:.0f}", f"{yaw:.0f}",
+        )  # fmt: skip
+
+    @admin.display(description="quality figures")
+    def quality_table(self, image: FaceImage) -> SafeString | str:
+        if not image.quality:
+            return "-"
+        rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", sorted(image.quality.items()))
+        return format_html('<table class="quality">{}</table>', rows)
+
+    @admin.display(description="batch", ordering="enrollment")
+    def batch_link(self, image: FaceImage) -> SafeString | str:
+        if image.enrollment_id is None:
+            return "-"
+        return format_html('<a href="{}">#{}</a>', reverse("recognition:batch", args=[image.enrollment_id]),
+                           image.enrollment_id)  # fmt: skip
+
+    @admin.display(description="embeddings")
+    def embedding_models(self, image: FaceImage) -> str:
+        return ", ".join(image.embeddings.values_list("model_name", flat=True)) or "-"
+
+    def delete_model(self, request: HttpRequest, obj: FaceImage) -> None:
+        lifecycle.move_images_to_recycle_bin([obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        lifecycle.move_images_to_recycle_bin(queryset)
+
+    @admin.action(
+        description="Move to the recycle bin (out of search now, files kept)", permissions=["delete"]
+    )
+    def move_to_recycle_bin(self, request: HttpRequest, queryset: QuerySet) -> None:
+        history(request, queryset.exclude(status=Status.DELETED), CHANGE, "Moved to the recycle bin.")
+        moved = lifecycle.move_images_to_recycle_bin(queryset)
+        self.message_user(request, f"{moved} images moved to the recycle bin.")
+
+    @admin.action(description="Restore from the recycle bin", permissions=["delete"])
+    def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
+        history(request, queryset.filter(status=Status.DELETED), CHANGE, "Restored from the recycle bin.")
+        restored = lifecycle.restore_images(queryset)
+        self.message_user(request, f"{restored} images restored.")
+
+    @admin.action(description="Purge for good (files and embeddings)…", permissions=["delete"])
+    def purge(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        if request.POST.get("post") == "yes":
+            history(request, queryset, DELETION, "Purged with its file and embeddings.")
+            purged = lifecycle.purge_images(queryset)
+            self.message_user(request, f"{purged} images purged with their files and embeddings.")
+            return None
+        return _objects_page(
+            self, request, queryset.select_related("person"), "admin/recognition/purge_confirmation.html",
+            "Purge face images for good?", "purge",
+            image_count=queryset.count(),
+            embedding_count=FaceEmbedding.objects.filter(face_image__in=queryset).count(),
+        )  # fmt: skip
+
+    @admin.action(description="Re-process (rejected or pending images)", permissions=["change"])
+    def reprocess(self, request: HttpRequest, queryset: QuerySet) -> None:
+        history(request, queryset.filter(status__in=[Status.REJECTED, Status.PENDING]), CHANGE,
+                "Queued for processing again.")  # fmt: skip
+        count = enrollment.reprocess_images(queryset)
+        self.message_user(request, f"{count} images queued for processing again.")
+
+
+# --- embeddings ---------------------------------------------------------------------------------------------
+def embedding_counts() -> list[dict]:
+    """Per embedding model: embeddings, people, and how many a search would look at now."""
+    searchable = Q(face_image__status=Status.ENROLLED, person__deleted_at__isnull=True)
+    return list(
+        FaceEmbedding.objects.values("model_name")
+        .annotate(
+            embeddings=Count("pk"),
+            people=Count("person", distinct=True),
+            searchable=Count("pk", filter=searchable),
+        )  # fmt: skip
+        .order_by("model_name")
+    )
+
+
+@admin.register(FaceEmbedding)
+class FaceEmbeddingAdmin(admin.ModelAdmin):
+    list_display = ("pk", "person", "model_name", "model_version", "image", "created_at")
+    list_filter = ("model_name",)
+    search_fields = ("person__display_name",)
+    list_select_related = ("person",)
+    fields = ("face_image", "person", "model_name", "model_version", "dimensions", "created_at")
+    readonly_fields = fields
+    change_list_template = "admin/recognition/faceembedding/change_list.html"
+    Media = AdminMedia
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # an embedding leaves with its image (recycle bin, purge)
+
+    @admin.display(description="image")
+    def image(self, embedding: FaceEmbedding) -> SafeString:
+        return face_thumb(embedding.face_image_id, size=36)
+
+    @admin.display(description="dimensions")
+    def dimensions(self, embedding: FaceEmbedding) -> int:
+        return len(embedding.vector)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        return super().changelist_view(request, {**(extra_context or {}), "model_counts": embedding_counts()})
+
+
+# --- enrollment batches -------------------------------------------------------------------------------------
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = ("batch", "state", "started_by", "progress", "n_enrolled", "n_rejected", "n_pending",
+                    "refused", "created_at")  # fmt: skip
+    list_filter = ("state", "source")
+    search_fields = ("started_by__username",)
+    list_select_related = ("started_by",)
+    fields = ("live_page", "source", "state", "started_by", "progress", "counts", "duplicates", "error_table",
+              "created_at", "finished_at")  # fmt: skip
+    readonly_fields = fields
+    change_list_template = "admin/recognition/enrollment/change_list.html"
+    Media = AdminMedia
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_total=Count("images"),
+                n_enrolled=Count("images", filter=Q(images__status=Status.ENROLLED)),
+                n_rejected=Count("images", filter=Q(images__status=Status.REJECTED)),
+                n_pending=Count("images", filter=Q(images__status=Status.PENDING)),
+            )
+        )
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None) -> HttpResponse:
+        return redirect("recognition:upload")  # a batch is started by uploading images
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # a batch is a record of what happened
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="batch", ordering="pk")
+    def batch(self, enrollment: Enrollment) -> str:
+        return f"#{enrollment.pk}"
+
+    @admin.display(description="progress")
+    def progress(self, enrollment: Enrollment) -> SafeString:
+        return progress_bar(enrollment.n_total - enrollment.n_pending, enrollment.n_total)
+
+    @admin.display(description="enrolled", ordering="n_enrolled")
+    def n_enrolled(self, enrollment: Enrollment) -> int:
+        return enrollment.n_enrolled
+
+    @admin.display(description="rejected", ordering="n_rejected")
+    def n_rejected(self, enrollment: Enrollment) -> SafeString | int:
+        if not enrollment.n_rejected:
+            return 0
+        url = reverse("admin:recognition_faceimage_changelist")
+        return format_html('<a href="{}?enrollment__id__exact={}&status__exact=rejected">{}</a>', url,
+                           enrollment.pk, enrollment.n_rejected)  # fmt: skip
+
+    @admin.display(description="pending", ordering="n_pending")
+    def n_pending(self, enrollment: Enrollment) -> int:
+        return enrollment.n_pending
+
+    @admin.display(description="refused files")
+    def refused(self, enrollment: Enrollment) -> int:
+        return len(enrollment.errors)
+
+    @admin.display(description="counts")
+    def counts(self, enrollment: Enrollment) -> str:
+        return (f"{enrollment.n_total} images: {enrollment.n_enrolled} enrolled, "
+                f"{enrollment.n_rejected} rejected, "
+                f"{enrollment.n_pending} pending; {len(enrollment.errors)} files refused")  # fmt: skip
+
+    @admin.display(description="refused files")
+    def error_table(self, enrollment: Enrollment) -> SafeString | str:
+        if not enrollment.errors:
+            return "-"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td></tr>",
+                                ((e.get("file", ""), e.get("error", ""))
+                                 for e in enrollment.errors))  # fmt: skip
+        return format_html(
+            '<table class="batch-errors"><tr><th>file</th><th>reason</th></tr>{}</table>', rows
+        )
+
+    @admin.display(description="live page")
+    def live_page(self, enrollment: Enrollment) -> SafeString:
+        images = reverse("admin:recognition_faceimage_changelist") + f"?enrollment__id__exact={enrollment.pk}"
+        return format_html('<a href="{}">progress and rejected images</a> · <a href="{}">all its images</a>',
+                           reverse("recognition:batch", args=[enrollment.pk]), images)  # fmt: skip
+
+
+# --- model packs --------------------------------------------------------------------------------------------
+def start_reembed(request: HttpRequest, pack: str) -> tuple[str, int]:
+    """Start re-embedding the gallery with `pack`; a message for the admin and its level."""
+    try:
+        from recognition.services.reembed import start_reembed as start  # a separate module; may be absent
+    except ImportError:
+        return "Re-embedding is not available: recognition.services.reembed is not installed.", messages.ERROR
+    try:
+        job = start(pack, started_by=request.user)
+    except ValueError as exc:  # unknown pack, no match settings for it, ...
+        return f"Re-embedding with the {pack} pack was not started: {exc}", messages.ERROR
+    if all(hasattr(job, name) for name in ("embedded", "total", "model_name")):
+        job = f"{job.embedded} of {job.total} images already have {job.model_name} embeddings"
+    return f"Re-embedding the gallery with the {pack} pack has started ({job}).", messages.SUCCESS
+
+
+@admin.register(PackSettings)
+class PackSettingsAdmin(admin.ModelAdmin):
+    list_display = (
+        "pack",
+        "threshold",
+        "margin",
+        "is_active",
+        "gallery_embeddings",
+        "updated_at",
+        "updated_by",
+    )
+    readonly_fields = ("is_active", "updated_at", "updated_by", "gallery_embeddings")
+    fields = ("pack", "threshold", "margin", "is_active", "gallery_embeddings", "updated_at", "updated_by")
+    actions = ("reembed",)
+    change_list_template = "admin/recognition/packsettings/change_list.html"
+    Media = AdminMedia
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple:
+        # The active pack switches only when a re-embedding has finished (the re-embed service does it).
+        return self.readonly_fields + (("pack",) if obj else ())
+
+    @admin.display(description="embeddings of its embedder")
+    def gallery_embeddings(self, settings_row: PackSettings) -> int | str:
+        from recognition.engine.model_store import PACKS
+
+        embedder = PACKS.get(settings_row.pack, {}).get("embedder")
+        return FaceEmbedding.objects.filter(model_name=embedder).count() if embedder else "-"
+
+    def save_model(self, request: HttpRequest, obj: PackSettings, form, change: bool) -> None:
+        obj.updated_by = request.user
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Re-embed the gallery with the selected pack", permissions=["change"])
+    def reembed(self, request: HttpRequest, queryset: QuerySet) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one pack to re-embed with.", messages.ERROR)
+            return
+        self._reembed(request, queryset.get().pack)
+
+    def _reembed(self, request: HttpRequest, pack: str) -> None:
+        self.message_user(request, *start_reembed(request, pack))
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(require_POST(self.reembed_view))
+        return [
+            path("reembed/<str:pack>/", view, name="recognition_packsettings_reembed"),
+            *super().get_urls(),
+        ]
+
+    def reembed_view(self, request: HttpRequest, pack: str) -> HttpResponse:
+        from recognition.engine.model_store import PACKS
+
+        if not self.has_change_permission(request):
+            return HttpResponse(status=403)
+        if pack not in PACKS:
+            self.message_user(request, f"Unknown pack {pack!r}.", messages.ERROR)
+        else:
+            self._reembed(request, pack)
+        return redirect("admin:recognition_packsettings_changelist")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        from recognition.engine.model_store import PACKS
+
+        extra = {"packs": sorted(PACKS), "can_reembed": self.has_change_permission(request)}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})

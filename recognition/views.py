@@ -1,0 +1,204 @@
+"""Staff pages of the identity domain: the dataset upload, a batch's live progress, and face images.
+
+Biometric images are never served from a public media URL: `face_image` streams them to staff who may view
+face images, and tells every cache not to keep them.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import mimetypes
+from collections.abc import Callable, Iterable, Iterator
+from functools import wraps
+
+from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from PIL import Image, ImageOps
+
+from recognition.forms import DatasetUploadForm
+from recognition.models import Enrollment, FaceImage
+from recognition.selectors import batch_progress
+from recognition.services.enrollment import start_enrollment, upload_limits
+from recognition.uploads import UploadRejected, read_files, read_zip
+
+THUMB_PX = 96
+PRIVATE = "private, no-store"  # never kept by a browser cache or a proxy
+REJECTED_SHOWN = 500  # rejected images listed on a batch page
+
+
+def staff_required(permission: str) -> Callable:
+    """Staff with `permission` only: anonymous users go to the admin's login page, everyone else gets 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+            if not (user.is_active and user.is_staff and user.has_perm(permission)):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+# --- upload -------------------------------------------------------------------------------------------------
+def _primed(items: Iterable) -> Iterator:
+    """Read the first item now, so that an upload refused as a whole (not a zip, too many files) is refused
+    before a batch exists; the rest is read by the enrollment."""
+    iterator = iter(items)
+    try:
+        first = next(iterator)
+    except StopIteration:
+        return iter(())
+    return itertools.chain([first], iterator)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required("recognition.add_enrollment")
+def upload(request: HttpRequest) -> HttpResponse:
+    form = DatasetUploadForm(request.POST, request.FILES) if request.method == "POST" else DatasetUploadForm()
+    if request.method == "POST" and form.is_valid():
+        person = form.cleaned_data["person"]
+        person_name = person.display_name if person else None
+        limits = upload_limits()
+        try:
+            readers = []
+            if form.cleaned_data["folder"]:
+                readers.append(
+                    _primed(read_files(form.folder_files(), person_name=person_name, limits=limits))
+                )
+            if form.cleaned_data["archive"]:
+                readers.append(
+                    _primed(read_zip(form.cleaned_data["archive"], person_name=person_name, limits=limits))
+                )
+        except UploadRejected as exc:
+            form.add_error(None, str(exc))
+        else:
+            batch = start_enrollment(
+                itertools.chain(*readers), source="upload", started_by=request.user, person=person
+            )
+            url = reverse("recognition:batch", args=[batch.pk])
+            return (
+                JsonResponse({"redirect": url, "batch": batch.pk}) if _wants_json(request) else redirect(url)
+            )
+    if request.method == "POST" and _wants_json(request):
+        messages = [str(m) for errors in form.errors.values() for m in errors]
+        return JsonResponse({"errors": messages}, status=400)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Upload face images",
+        "form": form,
+        "recent": Enrollment.objects.filter(source="upload").order_by("-created_at")[:5],
+    }
+    return render(request, "recognition/upload.html", context, status=400 if form.errors else 200)
+
+
+# --- a batch's progress -------------------------------------------------------------------------------------
+def _progress(batch: Enrollment) -> dict:
+    rejected = (
+        batch.images.filter(status=FaceImage.Status.REJECTED)
+        .order_by("pk")
+        .values("pk", "original_name", "reject_reason", "person__display_name")[:REJECTED_SHOWN]
+    )
+    shown = []
+    for row in rejected:
+        url = reverse("recognition:face_image", args=[row["pk"]])
+        shown.append({"id": row["pk"], "file": row["original_name"], "person": row["person__display_name"],
+                      "reason": row["reject_reason"], "url": url, "thumbnail": url + "?thumb=1"})  # fmt: skip
+    return {
+        **batch_progress(batch).as_dict(),
+        "finished": batch.state in (Enrollment.State.DONE, Enrollment.State.FAILED),
+        "rejected_images": shown,
+    }
+
+
+@require_GET
+@staff_required("recognition.view_enrollment")
+def batch(request: HttpRequest, pk: int) -> HttpResponse:
+    enrollment = get_object_or_404(Enrollment.objects.select_related("started_by"), pk=pk)
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Enrollment batch #{enrollment.pk}",
+        "batch": enrollment,
+        "progress": _progress(enrollment),
+    }
+    return render(request, "recognition/batch.html", context)
+
+
+@require_GET
+@staff_required("recognition.view_enrollment")
+def batch_progress_json(request: HttpRequest, pk: int) -> JsonResponse:
+    response = JsonResponse(_progress(get_object_or_404(Enrollment, pk=pk)))
+    response["Cache-Control"] = PRIVATE
+    return response
+
+
+# --- face images --------------------------------------------------------------------------------------------
+PLACEHOLDER_SVG = (
+    f'<svg xmlns="http://www.w3.org/2000/svg" width="{THUMB_PX}" height="{THUMB_PX}">'
+    f'<rect width="100%" height="100%" fill="#ddd"/>'
+    '<text x="50%" y="55%" font-size="12" text-anchor="middle" '
+    'fill="#666" font-family="sans-serif">unreadable</text></svg>'
+)
+
+
+def _thumbnail(stream, face_box: list[float] | None) -> bytes:
+    """A JPEG at most THUMB_PX on a side, centred on the enrolled face when there is one."""
+    with Image.open(stream) as img:
+        full_width = img.size[0]
+        img.draft("RGB", (THUMB_PX * 4, THUMB_PX * 4))  # JPEG: decode at a reduced scale, much faster
+        scale = img.size[0] / full_width
+        img = ImageOps.exif_transpose(img).convert("RGB")
+        if face_box:
+            x1, y1, x2, y2 = (v * scale for v in face_box)
+            side = max(x2 - x1, y2 - y1) * 1.5  # the face with some hair and chin around it
+            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+            half = side / 2  # clamped to the picture: no black borders around tight face chips
+            left, top = max(0, cx - half), max(0, cy - half)
+            right, bottom = min(img.width, cx + half), min(img.height, cy + half)
+            img = img.crop((round(left), round(top), round(right), round(bottom)))
+        img.thumbnail((THUMB_PX, THUMB_PX))
+        out = io.BytesIO()
+        img.save(out, "JPEG", quality=85)
+        return out.getvalue()
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = PRIVATE
+    response["Cross-Origin-Resource-Policy"] = "same-origin"  # no other site may embed it with staff cookies
+    return response
+
+
+@require_GET
+@staff_required("recognition.view_faceimage")
+def face_image(request: HttpRequest, pk: int) -> HttpResponse:
+    image = get_object_or_404(FaceImage, pk=pk)
+    if not image.file:
+        raise Http404("this image has no file")
+    try:
+        stream = image.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("the image file is missing") from None
+    if request.GET.get("thumb"):
+        with stream:
+            try:
+                data = _thumbnail(stream, image.face_box)
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+                return _private(HttpResponse(PLACEHOLDER_SVG, content_type="image/svg+xml"))
+        return _private(HttpResponse(data, content_type="image/jpeg"))
+    # The stored name's extension comes from the decoded format at intake, never from the uploader.
+    content_type = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
+    return _private(FileResponse(stream, content_type=content_type))
