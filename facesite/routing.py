@@ -3,7 +3,9 @@
 from django.urls import path
 
 from facesite.consumers import HealthConsumer
+from recognition.consumers import LiveConsumer
 
 websocket_urlpatterns = [
     path("ws/health/", HealthConsumer.as_asgi()),
+    path("ws/live/", LiveConsumer.as_asgi()),
 ]

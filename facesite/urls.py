@@ -1,10 +1,15 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from facesite import views
+from recognition import live_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("live/", live_views.live_page, name="live"),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("recognition/", include("recognition.urls")),
+    path("api/", include("facesite.api_urls")),
 ]

@@ -1,0 +1,105 @@
+"""The Django side of live recognition: a LiveSession wired to the gallery and to attendance.
+
+One `LiveStream` per websocket connection (or per CLI video run). It is synchronous: the consumer runs it in a
+worker thread so the event loop never waits on inference.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recognition.engine.live import LiveOptions, LiveSession, Match, TrackResult
+from recognition.engine.types import Detection
+
+log = logging.getLogger("recognition.live")
+
+HIDDEN = "someone else"  # what a member sees instead of another person's name
+POLICY_REFRESH_S = 30.0  # a threshold changed by calibration reaches running streams within this time
+
+
+@dataclass
+class GalleryMatcher:
+    """Turns one frame's embeddings into answers from the enrolled gallery (one identity per frame)."""
+
+    pack: str
+    model_name: str
+    _policy: object = None
+    _policy_at: float = 0.0
+    _names: dict[int, str] = field(default_factory=dict)
+
+    def __call__(self, embeddings: np.ndarray) -> list[Match]:
+        from recognition.models import Person
+        from recognition.services.matching import identify, pack_policy
+
+        now = time.monotonic()
+        if self._policy is None or now - self._policy_at > POLICY_REFRESH_S:
+            self._policy, self._policy_at = pack_policy(self.pack), now
+            self._names.clear()
+        decisions = identify(list(embeddings), model_name=self.model_name, policy=self._policy)
+        missing = {d.person_id for d in decisions if d.person_id is not None} - set(self._names)
+        if missing:
+            self._names.update(Person.objects.filter(pk__in=missing).values_list("pk", "display_name"))
+        return [
+            Match(person_id=d.person_id, name=self._names.get(d.person_id, "unknown") if d.known else "unknown",
+                  score=d.score, margin=d.margin)  # fmt: skip
+            for d in decisions
+        ]
+
+
+def live_options() -> LiveOptions:
+    from django.conf import settings
+
+    return LiveOptions(
+        detect_every=settings.LIVE_DETECT_EVERY,
+        recognize_every=settings.LIVE_RECOGNIZE_EVERY,
+        uncertain_below=settings.EMOTION_UNCERTAIN_BELOW,
+    )
+
+
+class LiveStream:
+    """A LiveSession over the active pack's analyzer and gallery; confirmed people become presence events."""
+
+    def __init__(self, *, source: str, stream_id: str, options: LiveOptions | None = None,
+                 only_person: int | None = None) -> None:  # fmt: skip
+        """With `only_person` (a member looking at themselves) other people's names are hidden and only that
+        person's presence is recorded."""
+        from recognition import inference
+
+        pack = inference.active_pack().name
+        analyzer = inference.face_analyzer(pack)
+        self.source = source
+        self.stream_id = stream_id
+        self.session = LiveSession(
+            analyzer,
+            GalleryMatcher(pack=pack, model_name=analyzer.embedder.name),
+            options or live_options(),
+            on_confirmed=self._confirmed,
+        )
+        self.only_person = only_person
+        self.seen: dict[int, str] = {}  # person id -> name, everyone recognised during this stream
+
+    def process(self, frame_bgr: np.ndarray) -> list[TrackResult]:
+        results = self.session.process(frame_bgr)
+        if self.only_person is not None:
+            for result in results:
+                if result.person_id is not None and result.person_id != self.only_person:
+                    result.name, result.person_id = HIDDEN, None
+        return results
+
+    def _confirmed(self, track_id: int, match: Match, detection: Detection, frame: np.ndarray) -> None:
+        if self.only_person is not None and match.person_id != self.only_person:
+            return
+        self.seen[match.person_id] = match.name
+        from attendance.services import record_presence
+
+        try:
+            record_presence(
+                person_id=match.person_id, source=self.source, score=match.score, margin=match.margin,
+                frame_bgr=frame, box=detection.box, stream=f"{self.stream_id}/track-{track_id}",
+            )  # fmt: skip
+        except Exception:  # attendance must never stop recognition
+            log.exception("could not record the presence of person %s", match.person_id)

@@ -1,0 +1,82 @@
+"""Fixtures for live recognition: real video frames, an in-memory gallery, a fake camera file for Chromium."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from recognition.engine.imageio import decode_image
+from recognition.engine.live import Match
+from recognition.services.matching import InMemoryGallery, MatchPolicy, match_faces
+
+HAMILTON = "video/facerec_short_hamilton_clip.mp4"
+
+
+def read_frames(path: Path, limit: int = 10_000, size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while len(frames) < limit:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.resize(frame, size) if size else frame)
+    capture.release()
+    return frames
+
+
+def write_y4m(frames: list[np.ndarray], path: Path, fps: int = 25) -> Path:
+    """A YUV4MPEG2 file (what Chromium's fake camera plays), written without ffmpeg."""
+    height, width = frames[0].shape[:2]
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            out.write(b"FRAME\n")
+            out.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
+    return path
+
+
+@pytest.fixture(scope="session")
+def hamilton_frames(faces_data: Path) -> list[np.ndarray]:
+    return read_frames(faces_data / HAMILTON)
+
+
+@pytest.fixture(scope="session")
+def live_analyzer():
+    from recognition.engine.analyzer import FaceAnalyzer
+    from recognition.engine.model_store import ModelMissing, ModelStore
+    from recognition.engine.runtime import RuntimeOptions, SessionFactory
+
+    try:
+        return FaceAnalyzer.from_pack("arcface", ModelStore(), SessionFactory(RuntimeOptions()), tight_crops="small")
+    except ModelMissing as exc:
+        pytest.skip(f"model files missing ({exc})")
+
+
+@pytest.fixture(scope="session")
+def hamilton_cast(faces_data: Path, live_analyzer) -> dict[int, tuple[str, list[np.ndarray]]]:
+    """The two people the source pairs with the Hamilton clip, embedded from their identity photos."""
+    cast = {}
+    for person_id, folder in [(1, "facerec_lin_manuel_miranda"), (2, "facerec_alex_lacamoire")]:
+        vectors = []
+        for file in sorted(glob.glob(str(faces_data / "identities" / folder / "*"))):
+            faces = live_analyzer.analyze(decode_image(Path(file)), emotion=False, max_faces=1)
+            vectors.append(faces[0].embedding)
+        cast[person_id] = (folder.removeprefix("facerec_"), vectors)
+    return cast
+
+
+def gallery_matcher(cast: dict[int, tuple[str, list[np.ndarray]]], policy: MatchPolicy):
+    vectors = [v for _, (_, vs) in sorted(cast.items()) for v in vs]
+    ids = [pid for pid, (_, vs) in sorted(cast.items()) for _ in vs]
+    gallery = InMemoryGallery(np.array(vectors), ids)
+    names = {pid: name for pid, (name, _) in cast.items()}
+
+    def matcher(embeddings: np.ndarray) -> list[Match]:
+        decisions = match_faces(list(embeddings), gallery.search, policy)
+        return [Match(d.person_id, names.get(d.person_id, "unknown"), d.score, d.margin) for d in decisions]
+
+    return matcher
