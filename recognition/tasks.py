@@ -6,12 +6,18 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from recognition.inference import face_analyzer
-from recognition.services import enrollment
+from recognition.services import enrollment, reembed
 
 
 @shared_task(name="recognition.tasks.enroll_images", acks_late=True, reject_on_worker_lost=True)
 def enroll_images(image_ids: list[int]) -> None:
     enrollment.enroll_images(image_ids, face_analyzer())
+
+
+@shared_task(name="recognition.tasks.reembed_pack", acks_late=True, reject_on_worker_lost=True)
+def reembed_pack(pack: str, allow_failures: bool = False, started_by_id: int | None = None) -> None:
+    """One step of re-embedding the gallery with `pack`: a chunk, then it queues the next step or switches."""
+    reembed.reembed_step(pack, face_analyzer(pack), allow_failures=allow_failures, started_by_id=started_by_id)
 
 
 @worker_ready.connect
