@@ -4,3 +4,21 @@ from django.apps import AppConfig
 class AttendanceConfig(AppConfig):
     name = "attendance"
     verbose_name = "Attendance"
+
+    def ready(self) -> None:
+        from recognition.signals import people_merging, person_erasing
+
+        person_erasing.connect(_on_person_erasing, dispatch_uid="attendance-erasure")
+        people_merging.connect(_on_people_merging, dispatch_uid="attendance-merge")
+
+
+def _on_person_erasing(sender, person, **kwargs) -> None:
+    from attendance.services import handle_biometric_erasure
+
+    handle_biometric_erasure(person)
+
+
+def _on_people_merging(sender, source, target, **kwargs) -> None:
+    from attendance.services import move_attendance
+
+    move_attendance(source, target)

@@ -2,10 +2,12 @@
 
 from django.urls import path
 
+from attendance.consumers import AttendanceConsumer
 from facesite.consumers import HealthConsumer
 from recognition.consumers import LiveConsumer
 
 websocket_urlpatterns = [
     path("ws/health/", HealthConsumer.as_asgi()),
     path("ws/live/", LiveConsumer.as_asgi()),
+    path("ws/attendance/", AttendanceConsumer.as_asgi()),
 ]

@@ -90,7 +90,7 @@ class LiveStream:
                     result.name, result.person_id = HIDDEN, None
         return results
 
-    def _confirmed(self, track_id: int, match: Match, detection: Detection, frame: np.ndarray) -> None:
+    def _confirmed(self, track_id: int, match: Match, detection: Detection, frame: np.ndarray, emotion: str) -> None:
         if self.only_person is not None and match.person_id != self.only_person:
             return
         self.seen[match.person_id] = match.name
@@ -99,7 +99,7 @@ class LiveStream:
         try:
             record_presence(
                 person_id=match.person_id, source=self.source, score=match.score, margin=match.margin,
-                frame_bgr=frame, box=detection.box, stream=f"{self.stream_id}/track-{track_id}",
+                frame_bgr=frame, box=detection.box, stream=f"{self.stream_id}/track-{track_id}", emotion=emotion,
             )  # fmt: skip
         except Exception:  # attendance must never stop recognition
             log.exception("could not record the presence of person %s", match.person_id)

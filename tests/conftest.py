@@ -118,13 +118,24 @@ def service_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, redis_url: str, tmp_path: Path) -> Iterator[subprocess.Popen]:
+def media_root(tmp_path: Path, settings) -> Path:
+    """MEDIA_ROOT for this test, shared by the test process and the service subprocesses it starts."""
+    root = tmp_path / "media"
+    root.mkdir(exist_ok=True)
+    settings.MEDIA_ROOT = root
+    return root
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, redis_url: str, media_root: Path,
+                          tmp_path: Path) -> Iterator[subprocess.Popen]:  # fmt: skip
     """A real Celery worker subprocess on the session's Redis, using the test database."""
     log_file = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "facesite", "worker", "--pool", "solo", "-Q", "celery,enroll",
          "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=REPO, env=service_env(DATABASE_URL=test_database_url(), REDIS_URL=redis_url),
+        cwd=REPO, env=service_env(DATABASE_URL=test_database_url(), REDIS_URL=redis_url,
+                                  FACESITE_MEDIA_ROOT=str(media_root)),
         stdout=log_file, stderr=subprocess.STDOUT,
     )  # fmt: skip
     yield process
@@ -133,13 +144,14 @@ def celery_worker_process(transactional_db, redis_url: str, tmp_path: Path) -> I
 
 
 @pytest.fixture
-def daphne_server(transactional_db, tmp_path: Path) -> Iterator[str]:
+def daphne_server(transactional_db, media_root: Path, tmp_path: Path) -> Iterator[str]:
     """daphne serving the platform on a free port against the test database; yields its base URL."""
     port = free_port()
     log_file = (tmp_path / "daphne.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "facesite.asgi:application"],
-        cwd=REPO, env=service_env(DATABASE_URL=test_database_url()), stdout=log_file, stderr=subprocess.STDOUT,
+        cwd=REPO, env=service_env(DATABASE_URL=test_database_url(), FACESITE_MEDIA_ROOT=str(media_root)),
+        stdout=log_file, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         wait_for_port(port, process)

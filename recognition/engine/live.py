@@ -119,7 +119,7 @@ class LiveSession:
         matcher: Matcher,
         options: LiveOptions = LiveOptions(),
         *,
-        on_confirmed: Callable[[int, Match, Detection, np.ndarray], None] | None = None,
+        on_confirmed: Callable[[int, Match, Detection, np.ndarray, str], None] | None = None,
     ) -> None:
         self.analyzer = analyzer
         self.matcher = matcher
@@ -183,7 +183,7 @@ class LiveSession:
                     and identity.known and not memory.announced):  # fmt: skip
                 memory.announced = True
                 if self.on_confirmed is not None:
-                    self.on_confirmed(track.track_id, identity, detection, frame)
+                    self.on_confirmed(track.track_id, identity, detection, frame, self._emotion_label(memory)[0])
 
     # --- emotion ----------------------------------------------------------------------------------------------
     def _classify_emotion(self, frame: np.ndarray, tracks: list[Track], detections: list[Detection]) -> None:
@@ -209,17 +209,21 @@ class LiveSession:
             )
             memory.last_emotion = self.frame_index
 
+    def _emotion_label(self, memory: _TrackMemory) -> tuple[str, float]:
+        """The smoothed emotion and its confidence; "uncertain" below the threshold, "" before any."""
+        if memory.emotion_probs is None:
+            return "", 0.0
+        best = int(np.argmax(memory.emotion_probs))
+        confidence = float(memory.emotion_probs[best])
+        return (EMOTION_LABELS[best] if confidence >= self.options.uncertain_below else "uncertain"), confidence
+
     # --- output -----------------------------------------------------------------------------------------------
     def _results(self, tracks: list[Track]) -> list[TrackResult]:
         results = []
         for track in tracks:
             memory = self.memory.get(track.track_id) or _TrackMemory()
             identity = memory.identity()
-            emotion, emotion_confidence = "", 0.0
-            if memory.emotion_probs is not None:
-                best = int(np.argmax(memory.emotion_probs))
-                emotion_confidence = float(memory.emotion_probs[best])
-                emotion = EMOTION_LABELS[best] if emotion_confidence >= self.options.uncertain_below else "uncertain"
+            emotion, emotion_confidence = self._emotion_label(memory)
             results.append(
                 TrackResult(
                     track_id=track.track_id,

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from recognition.models import FaceImage, Person
+from recognition.signals import people_merging, person_erasing
 
 log = logging.getLogger("recognition.lifecycle")
 
@@ -92,8 +93,10 @@ def restore_person(person: Person) -> None:
 
 
 def purge_person(person: Person) -> None:
-    """Erase a person's biometric data: every image file, image row and embedding, then the person."""
+    """Erase a person's biometric data: every image file, image row and embedding, their attendance evidence
+    crops (rows anonymised or kept per setting), then the person."""
     with transaction.atomic():
+        person_erasing.send(sender=Person, person=person)
         purge_images(person.images.all())
         person.delete()
 
@@ -121,6 +124,7 @@ def merge_people(source: Person, target: Person) -> int:
         purge_images(duplicates)
         moved = source.images.update(person=target)
         source.embeddings.update(person=target)
+        people_merging.send(sender=Person, source=source, target=target)
         if source.user_id and not target.user_id:
             target.user_id, source.user_id = source.user_id, None
             source.save(update_fields=["user"])

@@ -27,7 +27,7 @@ def run(frames, analyzer, matcher, options=LiveOptions(), on_confirmed=None):
 def test_enrolled_performers_are_named_consistently(hamilton_frames, live_analyzer, hamilton_cast) -> None:
     confirmed = []
     session, history = run(hamilton_frames, live_analyzer, gallery_matcher(hamilton_cast, POLICY),
-                            on_confirmed=lambda track, match, det, frame: confirmed.append((track, match.name)))
+                            on_confirmed=lambda track, match, *_: confirmed.append((track, match.name)))
     names = {name for _, name in confirmed}
     assert "lin_manuel_miranda" in names, f"the performer was never recognised: {confirmed}"
     for track_id, entries in history.items():

@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from attendance.models import AttendanceEvent
 from facesite.asgi import application
 from recognition.models import FaceEmbedding, FaceImage, Person
 
@@ -149,3 +150,7 @@ def test_frames_through_daphne_come_back_with_names(daphne_server, hamilton_fram
     assert "lin_manuel_miranda" in names, names
     assert names <= {"lin_manuel_miranda", "alex_lacamoire", "unknown"}
     assert ids["lin_manuel_miranda"] in {p["person_id"] for p in replies[-1]["seen"]}
+    # the confirmed identity became a presence event from this kiosk, with a face crop as evidence
+    event = AttendanceEvent.objects.get(person_id=ids["lin_manuel_miranda"])
+    assert (event.source, event.kind) == ("kiosk", "check_in")
+    assert event.evidence

@@ -1,0 +1,150 @@
+"""/api/v1/attendance/: events (list with filters, one event, its face crop), per-person daily summaries and a
+CSV export. Operators and admins read every event; a member only their own; anonymous callers get 401.
+
+Registered on the project's router in facesite/api_urls.py with `attendance_api.register(router)`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.routers import BaseRouter
+
+from attendance import selectors
+from attendance.models import AttendanceEvent, Kind, Source
+from attendance.selectors import EventQuery, InvalidQuery
+from attendance.views import csv_filename, csv_response, evidence_response
+
+
+class AttendanceEventSerializer(serializers.ModelSerializer):
+    person_name = serializers.SerializerMethodField()
+    local_time = serializers.SerializerMethodField(help_text="time of day in the site's time zone")
+    evidence_url = serializers.SerializerMethodField(
+        help_text="the face crop (JPEG), or null when none is kept"
+    )
+
+    class Meta:
+        model = AttendanceEvent
+        fields = ["id", "person", "person_name", "anonymous_key", "at", "day", "local_time", "source", "kind",
+                  "score", "margin", "emotion", "stream", "evidence_url"]  # fmt: skip
+        read_only_fields = fields
+
+    def get_person_name(self, event: AttendanceEvent) -> str:
+        return event.person.display_name if event.person_id else ""
+
+    def get_local_time(self, event: AttendanceEvent) -> str:
+        from django.utils import timezone
+
+        return timezone.localtime(event.at).strftime("%H:%M:%S")
+
+    def get_evidence_url(self, event: AttendanceEvent) -> str | None:
+        if not event.evidence:
+            return None
+        return reverse("v1:attendance-evidence", args=[event.pk], request=self.context.get("request"))
+
+
+class DaySummarySerializer(serializers.Serializer):
+    person = serializers.IntegerField()
+    person_name = serializers.CharField()
+    day = serializers.DateField(help_text="local date in the site's time zone")
+    first_in = serializers.DateTimeField(allow_null=True)
+    last_out = serializers.DateTimeField(allow_null=True)
+    present_s = serializers.IntegerField(help_text="seconds between check-ins and their last check-outs")
+    events = serializers.IntegerField()
+    checked_out = serializers.BooleanField(help_text="the day's latest event is a check-out")
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets a client ask for text/csv; the export streams its own body, errors come out as JSON text."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return json.dumps(data, default=str).encode() if data is not None else b""
+
+
+class JPEGRenderer(CSVRenderer):
+    media_type = "image/jpeg"
+    format = "jpg"
+    charset = None
+
+
+FILTERS = [
+    OpenApiParameter("person", int, description="a person's id"),
+    OpenApiParameter("source", str, enum=Source.values),
+    OpenApiParameter("kind", str, enum=Kind.values),
+    OpenApiParameter("from", str, description="first local day (YYYY-MM-DD), or an ISO 8601 date-time"),
+    OpenApiParameter(
+        "to", str, description="last local day (YYYY-MM-DD, inclusive), or an ISO 8601 date-time"
+    ),
+]
+ERRORS = {
+    400: OpenApiResponse(description="a filter that cannot be read"),
+    401: OpenApiResponse(description="no credentials"),
+    404: OpenApiResponse(description="no such event (or not yours)"),
+}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Attendance events", parameters=FILTERS,
+                       description="Newest first, paginated (?page=, ?page_size=); members get their own.",
+                       responses={200: AttendanceEventSerializer(many=True), **ERRORS}),
+    retrieve=extend_schema(summary="One attendance event",
+                           responses={200: AttendanceEventSerializer, **ERRORS}),
+)  # fmt: skip
+class AttendanceEventViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = AttendanceEventSerializer
+    permission_classes = [IsAuthenticated]
+    filter_backends: list = []  # the filters are parsed once, by EventQuery, for pages and API alike
+    lookup_value_regex = r"[0-9]+"
+
+    def query(self) -> EventQuery:
+        try:
+            return EventQuery.from_params(self.request.query_params)
+        except InvalidQuery as exc:
+            raise ValidationError(exc.errors) from None
+
+    def get_queryset(self):
+        if self.action in ("retrieve", "evidence"):
+            return selectors.visible_events(self.request.user)
+        return selectors.events(self.request.user, self.query())
+
+    @extend_schema(summary="Per-person daily summaries", parameters=FILTERS,
+                   description="One row per person and local day among the matching events, newest first, "
+                               "paginated; the figures use all of that person's events of the day.",
+                   responses={200: DaySummarySerializer(many=True), **ERRORS})  # fmt: skip
+    @action(detail=False, methods=["get"])
+    def summaries(self, request: Request) -> Response:
+        keys = self.paginate_queryset(selectors.summary_keys(self.get_queryset()))
+        rows = [s.as_dict() for s in selectors.daily_summaries(request.user, keys)]
+        return self.get_paginated_response(DaySummarySerializer(rows, many=True).data)
+
+    @extend_schema(summary="Attendance events as CSV", parameters=FILTERS,
+                   responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS})  # fmt: skip
+    @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
+    def export(self, request: Request):
+        events = self.get_queryset().order_by("at", "pk")
+        return csv_response(selectors.csv_rows(events), csv_filename(self.query()))
+
+    @extend_schema(
+        summary="An event's face crop", responses={(200, "image/jpeg"): OpenApiTypes.BINARY, **ERRORS}
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, JPEGRenderer])
+    def evidence(self, request: Request, pk=None):
+        return evidence_response(self.get_object())
+
+
+def register(router: BaseRouter) -> None:
+    router.register("attendance", AttendanceEventViewSet, basename="attendance")

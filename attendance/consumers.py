@@ -1,0 +1,43 @@
+"""Operators' live attendance feed: every new event, as it is recorded, on /ws/attendance/.
+
+Server -> client only: {"type": "attendance", "event": {...}} (attendance.services.event_payload). Closes with
+4401 when not logged in and 4403 for users who are not operators or admins. Text messages may only be
+{"type": "ping"}.
+"""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from accounts.roles import is_operator
+from attendance.services import GROUP
+
+
+class AttendanceConsumer(AsyncJsonWebsocketConsumer):
+    joined = False
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401, reason="log in first")
+            return
+        if not await database_sync_to_async(is_operator)(user):
+            await self.close(code=4403, reason="only operators see live attendance")
+            return
+        await self.channel_layer.group_add(GROUP, self.channel_name)
+        self.joined = True
+
+    async def disconnect(self, code: int) -> None:
+        if self.joined:
+            await self.channel_layer.group_discard(GROUP, self.channel_name)
+            self.joined = False
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong", "t": content.get("t")})
+
+    async def attendance_event(self, message: dict) -> None:
+        if self.joined:
+            await self.send_json({"type": "attendance", "event": message["event"]})

@@ -1,0 +1,217 @@
+"""Writes of the attendance domain: record a presence, anonymise or erase evidence, expire old crops."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+import cv2
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from attendance import rules
+from attendance.models import AttendanceEvent, Source
+from recognition.models import Person
+
+log = logging.getLogger("attendance")
+
+GROUP = "attendance"  # the Channels group of operators' live attendance pages
+EVIDENCE_PAD = 0.2  # fraction of the box added on each side, so the crop shows the whole head
+
+
+def rule_config() -> rules.RuleConfig:
+    return rules.RuleConfig(
+        cooldown_s=settings.ATTENDANCE_COOLDOWN_S,
+        checkout_gap_s=settings.ATTENDANCE_CHECKOUT_GAP_S,
+        exit_sources=frozenset(settings.ATTENDANCE_EXIT_SOURCES),
+    )
+
+
+def known_sources() -> set[str]:
+    return set(Source.values) | set(settings.ATTENDANCE_EXIT_SOURCES)
+
+
+def evidence_jpeg(frame_bgr: np.ndarray, box: np.ndarray, size_px: int) -> bytes | None:
+    """A small JPEG of the face box (padded, clipped to the frame, longest side `size_px`); None if empty."""
+    if frame_bgr is None or getattr(frame_bgr, "ndim", 0) < 2 or box is None or size_px <= 0:
+        return None
+    height, width = frame_bgr.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(-1)[:4])
+    if not all(np.isfinite([x1, y1, x2, y2])):
+        return None
+    pad_x, pad_y = (x2 - x1) * EVIDENCE_PAD, (y2 - y1) * EVIDENCE_PAD
+    left, top = max(0, int(x1 - pad_x)), max(0, int(y1 - pad_y))
+    right, bottom = min(width, int(np.ceil(x2 + pad_x))), min(height, int(np.ceil(y2 + pad_y)))
+    if right - left < 2 or bottom - top < 2:
+        return None
+    crop = frame_bgr[top:bottom, left:right]
+    scale = size_px / max(crop.shape[:2])
+    if scale < 1:
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+                          interpolation=cv2.INTER_AREA)  # fmt: skip
+    ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(crop), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return encoded.tobytes() if ok else None
+
+
+def _sighting(event: AttendanceEvent) -> rules.Sighting:
+    return rules.Sighting(at=event.at, source=event.source, kind=event.kind)
+
+
+def record_presence(
+    *,
+    person_id: int,
+    source: str,
+    score: float,
+    margin: float,
+    frame_bgr: np.ndarray,
+    box: np.ndarray,
+    stream: str,
+    emotion: str = "",
+    at: datetime | None = None,
+) -> AttendanceEvent | None:
+    """Record that a recognised person was seen; None when the sighting falls inside the source's cooldown.
+
+    The person's row is locked while deciding, so two streams seeing the same person at once cannot both make
+    the day's check-in. Operators' live pages get the new event once the transaction commits.
+    """
+    if source not in known_sources():
+        raise ValueError(f"unknown attendance source {source!r}; one of {', '.join(sorted(known_sources()))}")
+    at = at or timezone.now()
+    if timezone.is_naive(at):
+        at = timezone.make_aware(at)
+    day = rules.local_day(at, timezone.get_default_timezone())
+    with transaction.atomic():
+        person = Person.objects.select_for_update().only("pk", "display_name").get(pk=person_id)
+        earlier = [
+            _sighting(e) for e in AttendanceEvent.objects.filter(person_id=person_id, day=day, at__lte=at)
+        ]
+        kind = rules.decide_kind(at=at, source=source, earlier_today=earlier, config=rule_config())
+        if kind is None:
+            return None
+        event = AttendanceEvent(
+            person=person, at=at, day=day, source=source, kind=kind, score=float(score), margin=float(margin),
+            emotion=(emotion or "")[:16], stream=(stream or "")[:200],
+        )  # fmt: skip
+        crop = evidence_jpeg(frame_bgr, box, settings.ATTENDANCE_EVIDENCE_PX) if _keeps_evidence() else None
+        if crop is not None:
+            event.evidence.save("crop.jpg", ContentFile(crop), save=False)
+        try:
+            event.save()
+        except Exception:
+            if event.evidence:
+                event.evidence.delete(save=False)
+            raise
+        summary = rules.summarise_day([*earlier, _sighting(event)])
+        payload = event_payload(event, summary)
+        transaction.on_commit(lambda: broadcast(payload))
+    return event
+
+
+def _keeps_evidence() -> bool:
+    return settings.EVIDENCE_RETENTION_DAYS > 0
+
+
+def event_payload(event: AttendanceEvent, summary: rules.DaySummary | None = None) -> dict:
+    """What a live page shows of a new event (and of the person's day so far)."""
+    from django.urls import NoReverseMatch, reverse
+
+    local = timezone.localtime(event.at)
+    evidence_url = None
+    if event.evidence:
+        try:
+            evidence_url = reverse("attendance:evidence", args=[event.pk])
+        except NoReverseMatch:  # the attendance pages are not routed in this project
+            evidence_url = None
+    payload: dict = {
+        "id": event.pk, "person_id": event.person_id,
+        "person": event.person.display_name if event.person_id else "",
+        "at": event.at.isoformat(), "local_time": local.strftime("%H:%M:%S"), "day": event.day.isoformat(),
+        "source": event.source, "kind": event.kind, "score": round(event.score, 4),
+        "margin": round(event.margin, 4),
+        "emotion": event.emotion, "stream": event.stream, "evidence_url": evidence_url,
+    }  # fmt: skip
+    if summary is not None:
+        payload["summary"] = summary_payload(summary)
+    return payload
+
+
+def summary_payload(summary: rules.DaySummary) -> dict:
+    def local(value: datetime | None) -> str | None:
+        return timezone.localtime(value).strftime("%H:%M:%S") if value else None
+
+    return {
+        "first_in": local(summary.first_in), "last_out": local(summary.last_out),
+        "present_s": round(summary.present_s), "events": summary.events, "checked_out": summary.checked_out,
+    }  # fmt: skip
+
+
+def broadcast(payload: dict) -> None:
+    """Send a new event to the operators' live pages; a channel layer problem never loses the event."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    try:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(GROUP, {"type": "attendance.event", "event": payload})
+    except Exception:
+        log.exception("could not broadcast attendance event %s", payload.get("id"))
+
+
+# --- erasure and retention ----------------------------------------------------------------------------------
+def _delete_evidence_files(events) -> int:
+    removed = 0
+    for event in events.exclude(evidence="").only("pk", "evidence"):
+        event.evidence.delete(save=False)
+        removed += 1
+    return removed
+
+
+def erase_attendance_evidence(person: Person) -> int:
+    """Delete the face crops of a person's events; the events stay, linked to the person. Returns crops
+    removed."""
+    events = AttendanceEvent.objects.filter(person=person)
+    removed = _delete_evidence_files(events)
+    events.exclude(evidence="").update(evidence="")
+    return removed
+
+
+@transaction.atomic
+def anonymise_attendance(person: Person) -> int:
+    """Unlink a person's events from them: face crops and emotions deleted, the rows kept for headcounts under
+    one random key (so a day's figures still add up, but no longer point at anyone). Returns rows
+    anonymised."""
+    events = AttendanceEvent.objects.filter(person=person)
+    _delete_evidence_files(events)
+    return events.update(
+        person=None, anonymous_key=f"anon-{secrets.token_hex(8)}", evidence="", emotion="", stream="",
+        anonymised_at=timezone.now(),
+    )  # fmt: skip
+
+
+def handle_biometric_erasure(person: Person) -> int:
+    """What consent withdrawal does to attendance, per ATTENDANCE_ANONYMISE_ON_ERASURE: anonymise the rows, or
+    keep them and delete only their face crops. Call it before the person's images and embeddings are
+    purged."""
+    if settings.ATTENDANCE_ANONYMISE_ON_ERASURE:
+        return anonymise_attendance(person)
+    return erase_attendance_evidence(person)
+
+
+def purge_expired_evidence(*, now: datetime | None = None) -> int:
+    """Delete face crops older than EVIDENCE_RETENTION_DAYS (the events stay). Returns crops removed."""
+    days = settings.EVIDENCE_RETENTION_DAYS
+    cutoff = (now or timezone.now()) - timedelta(days=max(days, 0))
+    events = AttendanceEvent.objects.filter(at__lt=cutoff).exclude(evidence="")
+    removed = _delete_evidence_files(events)
+    events.update(evidence="")
+    return removed
+
+
+def move_attendance(source: Person, target: Person) -> int:
+    """Two people merged into one: the source's attendance becomes the target's. Returns rows moved."""
+    return AttendanceEvent.objects.filter(person=source).update(person=target)

@@ -1,0 +1,147 @@
+"""Attendance pages (included under /attendance/): today live for operators, history with filters (members see
+their own), CSV export, and the evidence crops, which only staff/operators and the person themself may see."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.roles import is_operator
+from attendance import selectors
+from attendance.models import AttendanceEvent, Kind, Source
+from attendance.selectors import EventQuery, InvalidQuery
+from recognition.models import Person
+
+PRIVATE = "private, no-store"
+EVENTS_PER_PAGE = 50
+SUMMARIES_PER_PAGE = 50
+TODAY_EVENTS = 100
+PEOPLE_IN_FILTER = 1000
+
+
+def login_required(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not (request.user.is_authenticated and request.user.is_active):
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@require_GET
+@login_required
+def today(request: HttpRequest) -> HttpResponse:
+    """Operators: today's attendance, updated live over /ws/attendance/. Members go to their own history."""
+    if not is_operator(request.user):
+        return redirect("attendance:history")
+    day = timezone.localdate()
+    todays = selectors.events(request.user, EventQuery(date_from=day, date_to=day))
+    summaries = selectors.daily_summaries(request.user, selectors.summary_keys(todays))
+    summaries.sort(key=lambda s: s.person.lower())
+    return render(request, "attendance/today.html", {
+        "day": day, "summaries": summaries, "events": todays[:TODAY_EVENTS], "event_limit": TODAY_EVENTS,
+    })  # fmt: skip
+
+
+def _query(request: HttpRequest) -> tuple[EventQuery, dict[str, str]]:
+    try:
+        query = EventQuery.from_params(request.GET)
+    except InvalidQuery as exc:
+        return EventQuery(), exc.errors
+    if not is_operator(request.user):
+        query = dataclasses.replace(query, person_id=None)  # members only ever see themselves
+    return query, {}
+
+
+@require_GET
+@login_required
+def history(request: HttpRequest) -> HttpResponse:
+    """Any day or range with filters; members see only their own events."""
+    operator = is_operator(request.user)
+    query, errors = _query(request)
+    found = selectors.events(request.user, query)
+    keys = Paginator(selectors.summary_keys(found), SUMMARIES_PER_PAGE).get_page(request.GET.get("days"))
+    events = Paginator(found, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    people = []
+    if operator:
+        people = Person.objects.filter(deleted_at__isnull=True).values_list("pk", "display_name")[
+            :PEOPLE_IN_FILTER
+        ]
+    me = Person.objects.filter(user=request.user).first() if not operator else None
+    return render(request, "attendance/history.html", {
+        "operator": operator, "me": me, "query": query, "errors": errors, "params": request.GET,
+        "summaries": selectors.daily_summaries(request.user, keys), "days_page": keys, "events": events,
+        "people": people, "sources": Source.choices, "kinds": Kind.choices,
+        "export_query": "&".join(f"{k}={v}" for k, v in query.as_params().items()),
+    })  # fmt: skip
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_response(rows, filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = PRIVATE
+    return response
+
+
+def csv_filename(query: EventQuery) -> str:
+    start, end = query.at_from or query.date_from, query.at_to or query.date_to
+    span = "-".join(v.strftime("%Y%m%d") for v in (start, end) if v) or timezone.localdate().strftime(
+        "%Y%m%d"
+    )
+    return f"attendance-{span}.csv"
+
+
+@require_GET
+@login_required
+def export_csv(request: HttpRequest) -> HttpResponse:
+    query, errors = _query(request)
+    if errors:
+        return HttpResponse(
+            "; ".join(f"{k}: {v}" for k, v in errors.items()), status=400, content_type="text/plain"
+        )
+    found = selectors.events(request.user, query).order_by("at", "pk")
+    return csv_response(selectors.csv_rows(found), csv_filename(query))
+
+
+def evidence_response(event) -> FileResponse:
+    if not event.evidence:
+        raise Http404("no evidence kept for this event")
+    try:
+        handle = event.evidence.open("rb")
+    except FileNotFoundError:
+        raise Http404("the evidence file is gone") from None
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = PRIVATE
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@login_required
+def evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    """The face crop of one event: for operators and admins, and for the member the event belongs to."""
+    event = selectors.visible_events(request.user).filter(pk=pk).first()
+    if event is None:
+        if AttendanceEvent.objects.filter(pk=pk).exists():
+            raise PermissionDenied
+        raise Http404("no such event")
+    return evidence_response(event)
