@@ -1,4 +1,5 @@
-"""Who may do what: any signed-in user reads and recognises; only staff change identities."""
+"""Who may do what: only staff change identities; operators identify anyone; members see and verify only
+themselves (the queryset filters and the verify view enforce that part)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,14 @@ class IsStaff(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+class IsOperator(BasePermission):
+    """Operators (kiosks, integrations) and staff: naming the people in any picture is not a member's right."""
+
+    message = "Only operators and staff may identify people in pictures."
+
+    def has_permission(self, request, view) -> bool:
+        from accounts.roles import is_operator
+
+        return is_operator(request.user)

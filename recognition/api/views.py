@@ -15,18 +15,19 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import is_operator
 from recognition import selectors
 from recognition.api import serializers as s
 from recognition.api.errors import NoFace, PayloadTooLarge
 from recognition.api.images import check_size, read_image
 from recognition.api.parsers import IMAGE_PARSERS, max_image_bytes
-from recognition.api.permissions import IsStaff, IsStaffOrReadOnly
+from recognition.api.permissions import IsOperator, IsStaff, IsStaffOrReadOnly
 from recognition.models import Enrollment, FaceImage, Person, Source
 from recognition.services import enrollment, lifecycle, matching
 from recognition.uploads import UploadError, UploadRejected, read_files, read_zip
@@ -102,6 +103,8 @@ class PersonViewSet(viewsets.ModelViewSet):
         )
         if self.action == "list" and "in_recycle_bin" not in self.request.query_params:
             people = people.filter(deleted_at__isnull=True)
+        if not is_operator(self.request.user):
+            people = people.filter(user=self.request.user)  # a member sees only themself
         return people
 
     def perform_create(self, serializer) -> None:
@@ -249,7 +252,7 @@ def _box(face) -> list[float]:
 
 
 class IdentifyView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsOperator]
     parser_classes = IMAGE_PARSERS
 
     @extend_schema(
@@ -327,6 +330,8 @@ class VerifyView(APIView):
                 person = Person.objects.filter(pk=data["person"], deleted_at__isnull=True).first()
                 if person is None:
                     raise NotFound(f"No person with id {data['person']}.")
+                if not is_operator(request.user) and person.user_id != request.user.pk:
+                    raise PermissionDenied("Members may verify only against themselves.")
                 image = read_image(data["image"], "image")
                 try:
                     result = matching.verify_person(image, person.pk)

@@ -21,6 +21,22 @@ def member(django_user_model):
     return django_user_model.objects.create_user("member", password="pw-member-123")
 
 
+@pytest.fixture
+def operator(django_user_model):
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import OPERATOR_GROUP
+
+    user = django_user_model.objects.create_user("kiosk", password="pw-operator-123")
+    user.groups.add(Group.objects.get_or_create(name=OPERATOR_GROUP)[0])
+    return user
+
+
+@pytest.fixture
+def operator_client(operator) -> APIClient:
+    return token_client(operator)
+
+
 def token_client(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")

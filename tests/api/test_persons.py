@@ -43,13 +43,14 @@ def test_token_obtained_with_password_works(member):
     assert client.get(PERSONS).status_code == 200
 
 
-def test_session_login_works_for_pages(member, people):
+def test_session_login_works_for_pages(operator, people):
     client = APIClient()
-    client.login(username="member", password="pw-member-123")
+    client.login(username="kiosk", password="pw-operator-123")
     assert client.get(PERSONS).json()["count"] == 3
 
 
-def test_list_search_filter_and_paginate(member_client, people):
+def test_list_search_filter_and_paginate(operator_client, people):
+    member_client = operator_client
     body = member_client.get(PERSONS).json()
     assert body["count"] == 3 and [p["display_name"] for p in body["results"]][0] == "Ada Lovelace"
     assert [p["display_name"] for p in member_client.get(PERSONS, {"search": "cobol"}).json()["results"]] == [
@@ -61,8 +62,13 @@ def test_list_search_filter_and_paginate(member_client, people):
     assert member_client.get(PERSONS, {"is_active": "false"}).json()["count"] == 1
 
 
-def test_member_reads_but_cannot_change_identities(member_client, people):
+def test_member_reads_only_themself_and_cannot_change_identities(member, member_client, people):
+    assert member_client.get(PERSONS).json()["count"] == 0  # not enrolled: sees nobody
+    assert member_client.get(f"{PERSONS}{people[0].pk}/").status_code == 404
+    Person.objects.filter(pk=people[0].pk).update(user=member)
+    assert [p["id"] for p in member_client.get(PERSONS).json()["results"]] == [people[0].pk]
     assert member_client.get(f"{PERSONS}{people[0].pk}/").status_code == 200
+    assert member_client.get(f"{PERSONS}{people[1].pk}/").status_code == 404
     for response in (
         member_client.post(PERSONS, {"display_name": "Mallory"}),
         member_client.patch(f"{PERSONS}{people[0].pk}/", {"notes": "x"}),

@@ -27,9 +27,9 @@ def gallery(faces_data):
     return enroll_gallery(faces_data)
 
 
-def test_identify_names_an_enrolled_person_and_calls_a_stranger_unknown(member_client, faces_data, gallery):
+def test_identify_names_an_enrolled_person_and_calls_a_stranger_unknown(operator_client, faces_data, gallery):
     obama = gallery["facerec_obama"]
-    response = member_client.post(IDENTIFY, {"image": photo(faces_data, "identities/facerec_obama/4.jpg")})
+    response = operator_client.post(IDENTIFY, {"image": photo(faces_data, "identities/facerec_obama/4.jpg")})
     assert response.status_code == 200, response.content
     body = response.json()
     assert (
@@ -42,7 +42,7 @@ def test_identify_names_an_enrolled_person_and_calls_a_stranger_unknown(member_c
     assert len(face["box"]) == 4 and face["box"][2] > face["box"][0]
     assert face["emotion"] is None or face["emotion"]["label"]
 
-    stranger = member_client.post(
+    stranger = operator_client.post(
         IDENTIFY, {"image": photo(faces_data, "identities/facerec_kit_harington/1.jpeg")}
     )
     [face] = stranger.json()["faces"]
@@ -51,10 +51,10 @@ def test_identify_names_an_enrolled_person_and_calls_a_stranger_unknown(member_c
     assert face["candidate"]["id"] in {p.pk for p in gallery.values()}  # the nearest one is still reported
 
 
-def test_identify_takes_the_raw_image_as_the_body(member_client, faces_data, gallery):
+def test_identify_takes_the_raw_image_as_the_body(operator_client, faces_data, gallery):
     data = (faces_data / "identities/dlib_John_Salley").iterdir()
     probe = sorted(data)[5].read_bytes()  # not one of the enrolled chips
-    response = member_client.post(IDENTIFY, data=probe, content_type="image/jpeg")
+    response = operator_client.post(IDENTIFY, data=probe, content_type="image/jpeg")
     assert response.status_code == 200, response.content
     assert [f["label"] for f in response.json()["faces"]] == ["dlib_John_Salley"]
 
@@ -65,16 +65,16 @@ def test_a_person_in_the_recycle_bin_is_no_longer_recognised(staff_client, faces
     assert [f["label"] for f in response.json()["faces"]] == ["unknown"]
 
 
-def test_two_people_in_one_picture_are_two_identities(member_client, faces_data, gallery):
-    response = member_client.post(IDENTIFY, {"image": photo(faces_data, "group/facerec_obama_and_biden.jpg")})
+def test_two_people_in_one_picture_are_two_identities(operator_client, faces_data, gallery):
+    response = operator_client.post(IDENTIFY, {"image": photo(faces_data, "group/facerec_obama_and_biden.jpg")})
     labels = sorted(f["label"] for f in response.json()["faces"])
     known = [label for label in labels if label != "unknown"]
     assert len(known) == len(set(known))
     assert "facerec_obama" in known and "facerec_biden" in known
 
 
-def test_verify_two_images_and_an_image_against_a_person(member_client, faces_data, gallery):
-    same = member_client.post(
+def test_verify_two_images_and_an_image_against_a_person(operator_client, faces_data, gallery):
+    same = operator_client.post(
         VERIFY,
         {
             "image_a": photo(faces_data, "identities/facerec_biden/1.jpg"),
@@ -83,7 +83,7 @@ def test_verify_two_images_and_an_image_against_a_person(member_client, faces_da
     )
     assert same.status_code == 200, same.content
     assert same.json()["same"] is True and len(same.json()["faces"]) == 2
-    different = member_client.post(
+    different = operator_client.post(
         VERIFY,
         {
             "image_a": photo(faces_data, "identities/facerec_biden/1.jpg"),
@@ -92,30 +92,30 @@ def test_verify_two_images_and_an_image_against_a_person(member_client, faces_da
     )
     assert different.json()["same"] is False and different.json()["score"] < same.json()["score"]
     obama = gallery["facerec_obama"]
-    yes = member_client.post(
+    yes = operator_client.post(
         VERIFY, {"image": photo(faces_data, "identities/facerec_obama/4.jpg"), "person": obama.pk}
     )
     assert yes.json()["same"] is True and yes.json()["person"]["id"] == obama.pk
-    no = member_client.post(
+    no = operator_client.post(
         VERIFY, {"image": photo(faces_data, "identities/facerec_biden/2.jpg"), "person": obama.pk}
     )
     assert no.json()["same"] is False
-    missing = member_client.post(
+    missing = operator_client.post(
         VERIFY, {"image": photo(faces_data, "identities/facerec_biden/2.jpg"), "person": 999999}
     )
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
-    incomplete = member_client.post(VERIFY, {"image_a": photo(faces_data, "identities/facerec_biden/2.jpg")})
+    incomplete = operator_client.post(VERIFY, {"image_a": photo(faces_data, "identities/facerec_biden/2.jpg")})
     assert incomplete.status_code == 400 and incomplete.json()["error"] == "invalid"
 
 
-def test_verify_a_picture_without_a_face_is_400(member_client, faces_data, gallery):
+def test_verify_a_picture_without_a_face_is_400(operator_client, faces_data, gallery):
     blank = io.BytesIO()
     from PIL import Image
 
     Image.new("RGB", (200, 200), (200, 200, 200)).save(blank, format="PNG")
     blank.seek(0)
     blank.name = "wall.png"
-    response = member_client.post(VERIFY, {"image": blank, "person": gallery["facerec_obama"].pk})
+    response = operator_client.post(VERIFY, {"image": blank, "person": gallery["facerec_obama"].pk})
     assert response.status_code == 400 and response.json()["error"] == "no_face"
 
 
@@ -126,42 +126,42 @@ def upload(name: str, data: bytes, content_type: str):
     return SimpleUploadedFile(name, data, content_type=content_type)
 
 
-def test_corrupt_image_is_400(member_client, faces_data):
+def test_corrupt_image_is_400(operator_client, faces_data):
     truncated = (faces_data / "identities/facerec_obama/1.jpg").read_bytes()[:600]
     for file in (
         upload("x.jpg", b"\xff\xd8 this is not really a jpeg", "image/jpeg"),
         upload("cut.jpg", truncated, "image/jpeg"),
     ):
-        response = member_client.post(IDENTIFY, {"image": file})
+        response = operator_client.post(IDENTIFY, {"image": file})
         assert response.status_code == 400, response.content
         assert (
             response.json()["error"] == "invalid_image" and "cannot be decoded" in response.json()["message"]
         )
 
 
-def test_too_large_is_413(member_client, faces_data, settings):
+def test_too_large_is_413(operator_client, faces_data, settings):
     settings.API_MAX_IMAGE_BYTES = 20_000
     big = (faces_data / "identities/facerec_obama/1.jpg").read_bytes()
     assert len(big) > 20_000
-    response = member_client.post(IDENTIFY, {"image": upload("big.jpg", big, "image/jpeg")})
+    response = operator_client.post(IDENTIFY, {"image": upload("big.jpg", big, "image/jpeg")})
     assert response.status_code == 413 and response.json()["error"] == "too_large"
-    raw = member_client.post(IDENTIFY, data=big, content_type="image/jpeg")
+    raw = operator_client.post(IDENTIFY, data=big, content_type="image/jpeg")
     assert raw.status_code == 413
 
 
-def test_wrong_content_type_is_415(member_client):
-    not_image = member_client.post(
+def test_wrong_content_type_is_415(operator_client):
+    not_image = operator_client.post(
         IDENTIFY, {"image": upload("notes.txt", b"hello, not a picture", "text/plain")}
     )
     assert not_image.status_code == 415 and not_image.json()["error"] == "unsupported_media_type"
-    pdf = member_client.post(IDENTIFY, {"image": upload("doc.pdf", b"%PDF-1.4\n...", "application/pdf")})
+    pdf = operator_client.post(IDENTIFY, {"image": upload("doc.pdf", b"%PDF-1.4\n...", "application/pdf")})
     assert pdf.status_code == 415
-    as_json = member_client.post(IDENTIFY, {"image": "aGVsbG8="}, format="json")
+    as_json = operator_client.post(IDENTIFY, {"image": "aGVsbG8="}, format="json")
     assert as_json.status_code == 415 and "application/json" in as_json.json()["message"]
 
 
-def test_missing_image_is_400(member_client):
-    response = member_client.post(IDENTIFY, {}, format="multipart")
+def test_missing_image_is_400(operator_client):
+    response = operator_client.post(IDENTIFY, {}, format="multipart")
     assert response.status_code == 400 and "image" in response.json()["fields"]
 
 
@@ -171,3 +171,21 @@ def test_anonymous_cannot_identify():
 
 def test_enrolled_images_keep_their_status(gallery):
     assert FaceImage.objects.filter(status=FaceImage.Status.ENROLLED).count() == 7
+
+
+def test_members_may_not_identify_people_in_pictures(member_client, faces_data, gallery):
+    response = member_client.post(IDENTIFY, {"image": photo(faces_data, "identities/facerec_obama/4.jpg")})
+    assert response.status_code == 403
+    assert "operators" in response.json()["message"]
+
+
+def test_a_member_verifies_against_themself_only(member, member_client, faces_data, gallery):
+    obama = gallery["facerec_obama"]
+    other = member_client.post(VERIFY, {"image": photo(faces_data, "identities/facerec_obama/4.jpg"),
+                                        "person": obama.pk})  # fmt: skip
+    assert other.status_code == 403
+    obama.user = member
+    obama.save()
+    own = member_client.post(VERIFY, {"image": photo(faces_data, "identities/facerec_obama/4.jpg"),
+                                      "person": obama.pk})  # fmt: skip
+    assert own.status_code == 200 and own.json()["same"] is True
