@@ -39,8 +39,12 @@ class EmbeddedRedis:
 
     def _client(self):
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
+        # Fail fast: a port held by something that is not Redis must not hang `make run`.
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=1.0,
+                           retry=Retry(NoBackoff(), 0))  # fmt: skip
 
     def is_running(self) -> bool:
         import redis
@@ -70,13 +74,21 @@ class EmbeddedRedis:
         )  # fmt: skip
         deadline = time.monotonic() + 10
         while not self.is_running():
-            if result.returncode != 0 or time.monotonic() > deadline:
+            if result.returncode != 0 or time.monotonic() > deadline or self._died():
                 raise ServiceError(
                     f"Redis did not start on port {self.port}: see {self.root / 'redis.log'} "
                     f"({(result.stderr or result.stdout).strip() or 'no output'})"
                 )
             time.sleep(0.05)
         log.info("Redis listening on 127.0.0.1:%s, data in %s", self.port, self.root)
+
+    def _died(self) -> bool:
+        """The daemonized server wrote its pid file and then exited (bad data folder, bad config...)."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return False
+        return not Path(f"/proc/{pid}").exists()
 
     def stop(self) -> None:
         import redis
