@@ -1,11 +1,26 @@
-"""Writes that matter for accounts."""
+"""Writes that matter for accounts: the first admin, sign-up, consent and its withdrawal, a member's own
+photos, and personal API tokens. Views stay thin and call these."""
 
 from __future__ import annotations
 
+import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from rest_framework.authtoken.models import Token
+
+from accounts.models import Consent
+from recognition.models import Enrollment, FaceImage, Person, Source
+from recognition.services import lifecycle
+from recognition.services.enrollment import start_enrollment
+
+log = logging.getLogger("accounts")
 
 
 @dataclass(frozen=True)
@@ -26,3 +41,144 @@ def ensure_first_admin(username: str, email: str, password: str = "") -> FirstAd
     password = password or secrets.token_urlsafe(12)
     user_model.objects.create_superuser(username=username, email=email, password=password)
     return FirstAdmin(username=username, password=password if generated else None)
+
+
+# --- sign-up and the person behind an account ---------------------------------------------------------------
+class ConsentRequired(PermissionError):
+    """Biometric data is only taken from someone whose consent is on record and not withdrawn."""
+
+
+def person_for_user(user, *, create: bool = True) -> Person | None:
+    """The recognition Person linked to this account; created (named after the account) when missing.
+
+    Never matched by name: two people called "Ann Lee" who sign up get two Persons."""
+    person = Person.objects.filter(user=user).first()
+    if person is not None or not create:
+        return person
+    name = " ".join((user.get_full_name() or user.get_username()).split())[:200]
+    base = slugify(name, allow_unicode=True)[:190] or "person"
+    for slug in (base, f"{base}-{user.pk}", f"{base}-{secrets.token_hex(4)}"):
+        try:
+            with transaction.atomic():
+                return Person.objects.create(display_name=name, slug=slug, user=user)
+        except IntegrityError:
+            continue  # the slug is taken (or, racing, the user got a person meanwhile)
+    return Person.objects.get(user=user)
+
+
+def record_consent(user, text: str | None = None, version: str | None = None) -> Consent:
+    """Record consent to biometric processing (the text as shown, its version, now). An active consent of the
+    same version is kept as it is; one of another version is closed and replaced."""
+    text = settings.CONSENT_TEXT if text is None else text
+    version = settings.CONSENT_VERSION if version is None else version
+    with transaction.atomic():
+        current = Consent.objects.select_for_update().filter(user=user, withdrawn_at__isnull=True).first()
+        if current is not None and current.version == version and current.text == text:
+            return current
+        now = timezone.now()
+        if current is not None:
+            current.withdrawn_at = now
+            current.save(update_fields=["withdrawn_at"])
+        return Consent.objects.create(user=user, text=text, version=version, given_at=now)
+
+
+def active_consent(user) -> Consent | None:
+    return Consent.objects.filter(user=user, withdrawn_at__isnull=True).first()
+
+
+def require_consent(user) -> None:
+    if active_consent(user) is None:
+        raise ConsentRequired("consent to biometric processing is needed before photos can be taken")
+
+
+def sign_up(*, username: str, email: str, name: str, password: str) -> object:
+    """Create a member account (password hashed by Django), record their consent (the current text) and the
+    Person their face data will belong to. The caller has validated the input (SignUpForm)."""
+    user_model = get_user_model()
+    with transaction.atomic():
+        user = user_model.objects.create_user(username=username, email=email, password=password,
+                                              first_name=name.strip()[:150])  # fmt: skip
+        record_consent(user)
+        person_for_user(user)
+    log.info("account %s signed up", user.pk)
+    return user
+
+
+# --- withdrawing consent: erasing the biometric data --------------------------------------------------------
+@dataclass(frozen=True)
+class Erasure:
+    images: int  # face images purged (files, rows, embeddings)
+    attendance: int  # attendance rows anonymised, or face crops removed from kept rows
+    anonymised: bool
+
+
+def _attendance_on_erasure(person: Person) -> int:
+    """Anonymise the person's attendance, or keep it and drop only its face crops
+    (ATTENDANCE_ANONYMISE_ON_ERASURE). Skipped when the attendance app does not offer it."""
+    try:
+        from attendance import services as attendance
+    except ImportError:
+        return 0
+    if settings.ATTENDANCE_ANONYMISE_ON_ERASURE:
+        anonymise = getattr(attendance, "anonymise_attendance", None)
+        return anonymise(person) if anonymise else 0
+    erase_crops = getattr(attendance, "erase_attendance_evidence", None)
+    return erase_crops(person) if erase_crops else 0
+
+
+def withdraw_consent(user) -> Erasure:
+    """Withdraw consent and erase the user's biometric data: every face image file, image row and embedding,
+    pending webcam frames, and attendance face crops. Attendance rows are anonymised (the Person goes too)
+    or, with ATTENDANCE_ANONYMISE_ON_ERASURE off, kept under the Person, which then holds a name and no face
+    data."""
+    from accounts import capture
+
+    anonymise = bool(settings.ATTENDANCE_ANONYMISE_ON_ERASURE)
+    with transaction.atomic():
+        Consent.objects.filter(user=user, withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
+        person = Person.objects.select_for_update().filter(user=user).first()
+        images = attendance = 0
+        if person is not None:
+            images = person.images.count()
+            attendance = _attendance_on_erasure(person)
+            if anonymise:
+                lifecycle.purge_person(person)
+            else:
+                lifecycle.purge_images(person.images.all())
+    capture.discard_pending(user)
+    log.info("account %s withdrew consent: %s images purged", user.pk, images)
+    return Erasure(images=images, attendance=attendance, anonymised=anonymise)
+
+
+# --- a member's own photos ----------------------------------------------------------------------------------
+def own_images(user):
+    """Every face image of the user's own Person (none for a user without one)."""
+    return FaceImage.objects.filter(person__user=user)
+
+
+def remove_own_photo(user, image_id: int) -> bool:
+    """Move one of the user's own images to the recycle bin (out of search at once). False if not theirs."""
+    return lifecycle.move_images_to_recycle_bin(own_images(user).filter(pk=image_id)) == 1
+
+
+def restore_own_photo(user, image_id: int) -> bool:
+    return lifecycle.restore_images(own_images(user).filter(pk=image_id)) == 1
+
+
+def upload_own_photos(user, items: Iterable) -> Enrollment:
+    """Enroll photos a member uploaded of themselves (UploadItems from recognition.uploads readers)."""
+    require_consent(user)
+    return start_enrollment(items, source=Source.UPLOAD, started_by=user, person=person_for_user(user))
+
+
+# --- personal API tokens ------------------------------------------------------------------------------------
+def create_api_token(user) -> str:
+    """A new token for the REST API (`Authorization: Token <key>`); an existing one stops working."""
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user).key
+
+
+def revoke_api_token(user) -> bool:
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return bool(deleted)

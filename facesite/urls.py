@@ -8,8 +8,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("live/", live_views.live_page, name="live"),
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("recognition/", include("recognition.urls")),
+    path("attendance/", include("attendance.urls")),
     path("api/", include("facesite.api_urls")),
 ]

@@ -6,7 +6,6 @@ face images, and tells every cache not to keep them.
 
 from __future__ import annotations
 
-import io
 import itertools
 import mimetypes
 from collections.abc import Callable, Iterable, Iterator
@@ -19,16 +18,15 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from PIL import Image, ImageOps
+from PIL import Image
 
 from recognition.forms import DatasetUploadForm
+from recognition.image_responses import PLACEHOLDER_SVG, PRIVATE, private_response, thumbnail_jpeg
 from recognition.models import Enrollment, FaceImage
 from recognition.selectors import batch_progress
 from recognition.services.enrollment import start_enrollment, upload_limits
 from recognition.uploads import UploadRejected, read_files, read_zip
 
-THUMB_PX = 96
-PRIVATE = "private, no-store"  # never kept by a browser cache or a proxy
 REJECTED_SHOWN = 500  # rejected images listed on a batch page
 
 
@@ -147,41 +145,6 @@ def batch_progress_json(request: HttpRequest, pk: int) -> JsonResponse:
 
 
 # --- face images --------------------------------------------------------------------------------------------
-PLACEHOLDER_SVG = (
-    f'<svg xmlns="http://www.w3.org/2000/svg" width="{THUMB_PX}" height="{THUMB_PX}">'
-    f'<rect width="100%" height="100%" fill="#ddd"/>'
-    '<text x="50%" y="55%" font-size="12" text-anchor="middle" '
-    'fill="#666" font-family="sans-serif">unreadable</text></svg>'
-)
-
-
-def _thumbnail(stream, face_box: list[float] | None) -> bytes:
-    """A JPEG at most THUMB_PX on a side, centred on the enrolled face when there is one."""
-    with Image.open(stream) as img:
-        full_width = img.size[0]
-        img.draft("RGB", (THUMB_PX * 4, THUMB_PX * 4))  # JPEG: decode at a reduced scale, much faster
-        scale = img.size[0] / full_width
-        img = ImageOps.exif_transpose(img).convert("RGB")
-        if face_box:
-            x1, y1, x2, y2 = (v * scale for v in face_box)
-            side = max(x2 - x1, y2 - y1) * 1.5  # the face with some hair and chin around it
-            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-            half = side / 2  # clamped to the picture: no black borders around tight face chips
-            left, top = max(0, cx - half), max(0, cy - half)
-            right, bottom = min(img.width, cx + half), min(img.height, cy + half)
-            img = img.crop((round(left), round(top), round(right), round(bottom)))
-        img.thumbnail((THUMB_PX, THUMB_PX))
-        out = io.BytesIO()
-        img.save(out, "JPEG", quality=85)
-        return out.getvalue()
-
-
-def _private(response: HttpResponse) -> HttpResponse:
-    response["Cache-Control"] = PRIVATE
-    response["Cross-Origin-Resource-Policy"] = "same-origin"  # no other site may embed it with staff cookies
-    return response
-
-
 @require_GET
 @staff_required("recognition.view_faceimage")
 def face_image(request: HttpRequest, pk: int) -> HttpResponse:
@@ -195,10 +158,10 @@ def face_image(request: HttpRequest, pk: int) -> HttpResponse:
     if request.GET.get("thumb"):
         with stream:
             try:
-                data = _thumbnail(stream, image.face_box)
+                data = thumbnail_jpeg(stream, image.face_box)
             except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-                return _private(HttpResponse(PLACEHOLDER_SVG, content_type="image/svg+xml"))
-        return _private(HttpResponse(data, content_type="image/jpeg"))
+                return private_response(HttpResponse(PLACEHOLDER_SVG, content_type="image/svg+xml"))
+        return private_response(HttpResponse(data, content_type="image/jpeg"))
     # The stored name's extension comes from the decoded format at intake, never from the uploader.
     content_type = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
-    return _private(FileResponse(stream, content_type=content_type))
+    return private_response(FileResponse(stream, content_type=content_type))

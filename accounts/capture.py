@@ -1,0 +1,324 @@
+"""Self-enrollment by webcam: the browser sends a frame every few hundred milliseconds; each is checked at
+once (one sharp face, big enough, the same person as before, a pose not taken yet) and kept or refused with a
+reason and an instruction; the kept frames are enrolled through the ordinary enrollment service as one batch.
+
+The state of a capture (poses kept so far, refusal counts...) is a small `CaptureState` the caller keeps (the
+view keeps it in the session); the kept frames wait as files under SIGNUP_PENDING_DIR/<user id>/<capture id>/
+until they are enrolled (then they are face images under MEDIA_ROOT, and these files are deleted).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from accounts.services import person_for_user, require_consent
+from recognition.engine.capture import PoseCollector
+from recognition.engine.imageio import InvalidImage, decode_image
+from recognition.models import Enrollment, FaceImage, Person, Source
+from recognition.services import lifecycle
+from recognition.services.enrollment import QualityGate, start_enrollment
+from recognition.uploads import UploadItem
+
+MODES = ("signup", "add", "replace")  # first photos; more photos; new photos that replace the old ones
+
+# What to ask for next, by the number of photos kept: a few slightly different poses.
+POSE_PLAN = (
+    "Look straight at the camera",
+    "Turn your head a little to the left",
+    "Turn your head a little to the right",
+    "Tilt your chin up a little",
+    "Tilt your chin down a little",
+    "Look straight again, then a little to the left",
+    "A little to the right",
+)
+DIFFERENT_PERSON = "a different person than in the first photos"
+
+# A refusal reason (QualityGate's, or ours) -> (short category for the counts, what the person should do).
+_ADVICE = (
+    (re.compile(r"^no face"), "no face found", "Move into the picture and face the camera"),
+    (re.compile(r"^face too small"), "face too small", "Come closer to the camera"),
+    (re.compile(r"faces found"), "more than one face", "Make sure only you are in the picture"),
+    (re.compile(r"^too blurred"), "too blurred", "Hold still, and add some light if you can"),
+    (re.compile(r"^face turned too far"), "turned too far", "Turn a little less"),
+    (re.compile(r"^duplicate pose"), "same pose as a kept photo", ""),  # "" = the next pose of the plan
+    (re.compile(r"^a different person"), "a different person",
+     "Only the person signing up should be in the picture"),
+    (re.compile(r"^unreadable"), "unreadable frame", "Check the camera"),
+)
+
+
+class CaptureError(ValueError):
+    """A request the capture cannot take (no capture started, too few photos to finish...)."""
+
+
+@dataclass
+class CaptureState:
+    user_id: int
+    capture_id: str
+    mode: str
+    wanted: int
+    minimum: int
+    poses: list[list[float]] = field(default_factory=list)  # yaw, pitch of each kept photo
+    reference: list[float] | None = None  # embedding of the first kept face: later ones must be that person
+    refused: dict[str, int] = field(default_factory=dict)  # category -> frames refused for it
+    batch_id: int | None = None  # set when the kept photos went to enrollment
+    last_frame_at: float = 0.0  # the view's rate limit
+
+    @property
+    def count(self) -> int:
+        return len(self.poses)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CaptureState:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class FrameVerdict:
+    kept: bool
+    reason: str
+    instruction: str
+    count: int
+    wanted: int
+    minimum: int
+    box: list[float] | None = None  # the chosen face, as fractions of the frame (x1, y1, x2, y2)
+
+    @property
+    def done(self) -> bool:
+        return self.count >= self.wanted
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "done": self.done}
+
+
+def pending_dir(user_id: int, capture_id: str | None = None) -> Path:
+    root = Path(settings.SIGNUP_PENDING_DIR) / str(int(user_id))
+    return root / capture_id if capture_id else root
+
+
+def discard_pending(user) -> None:
+    """Delete every kept-but-not-enrolled frame of this user (a new capture, or consent withdrawn)."""
+    shutil.rmtree(pending_dir(user.pk), ignore_errors=True)
+
+
+STALE_AFTER_S = 24 * 3600  # kept frames of a capture nobody finished are deleted after a day
+
+
+def purge_stale_pending(max_age_s: float = STALE_AFTER_S) -> int:
+    """Delete the kept frames of captures abandoned more than `max_age_s` ago (every user). Returns how many
+    users' folders were removed. Run at every capture start, so abandoned frames never linger long."""
+    root = Path(settings.SIGNUP_PENDING_DIR)
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - max_age_s
+    removed = 0
+    for folder in root.iterdir():
+        try:
+            newest = max((p.stat().st_mtime for p in folder.rglob("*")), default=folder.stat().st_mtime)
+        except OSError:
+            continue
+        if newest < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _enrolled_count(person: Person) -> int:
+    return person.images.filter(status=FaceImage.Status.ENROLLED).count()
+
+
+def start_capture(user, mode: str = "signup") -> CaptureState:
+    """A new capture round for `user` (whose consent must be on record); earlier unfinished frames are
+    dropped.
+
+    signup: until the person has SIGNUP_MIN_PHOTOS enrolled photos (earlier rounds count); add: at least one
+    more; replace: a full new set, after which the old photos go to the recycle bin."""
+    if mode not in MODES:
+        raise CaptureError(f"unknown capture mode {mode!r}")
+    require_consent(user)
+    person = person_for_user(user)
+    if person.in_recycle_bin:
+        raise CaptureError("your face data is in the recycle bin; ask an administrator to restore or purge "
+                           "it")
+    photos, least = max(1, settings.SIGNUP_PHOTOS), max(1, settings.SIGNUP_MIN_PHOTOS)
+    if mode == "signup":
+        enrolled = _enrolled_count(person)
+        wanted, minimum = max(1, photos - enrolled), max(1, least - enrolled)
+    else:
+        wanted, minimum = photos, (least if mode == "replace" else 1)
+    discard_pending(user)
+    purge_stale_pending()
+    state = CaptureState(user_id=user.pk, capture_id=secrets.token_hex(8), mode=mode,
+                         wanted=wanted, minimum=min(minimum, wanted))  # fmt: skip
+    pending_dir(user.pk, state.capture_id).mkdir(parents=True, exist_ok=True)
+    return state
+
+
+def _advice(reason: str) -> tuple[str, str]:
+    for pattern, category, instruction in _ADVICE:
+        if pattern.search(reason):
+            return category, instruction
+    return reason, ""
+
+
+def next_instruction(state: CaptureState) -> str:
+    return POSE_PLAN[state.count % len(POSE_PLAN)]
+
+
+def _same_person_threshold() -> float:
+    from recognition.inference import active_pack
+    from recognition.services.matching import pack_policy
+
+    return pack_policy(active_pack().name).threshold
+
+
+def offer_frame(
+    state: CaptureState, data: bytes, analyzer=None, gate: QualityGate | None = None
+) -> FrameVerdict:
+    """Check one webcam frame (JPEG/PNG bytes) and keep it when it is a good, new photo. Updates `state`."""
+    if state.batch_id is not None:
+        raise CaptureError("these photos are already being enrolled")
+    if len(data) > settings.SIGNUP_MAX_FRAME_BYTES:
+        raise CaptureError(f"a frame may be at most {settings.SIGNUP_MAX_FRAME_BYTES} bytes")
+    done = dict(count=state.count, wanted=state.wanted, minimum=state.minimum)
+    if state.count >= state.wanted:
+        return FrameVerdict(False, "enough photos", "Done: hold on while your photos are enrolled", **done)
+    try:
+        frame = decode_image(data, max_pixels=settings.LIVE_MAX_FRAME_PIXELS)
+    except InvalidImage as exc:
+        return _refused(state, f"unreadable frame ({exc})")
+    if analyzer is None:
+        from recognition.inference import face_analyzer
+
+        analyzer = face_analyzer()
+    gate = gate or QualityGate.from_settings()
+    reference = np.asarray(state.reference, np.float32) if state.reference else None
+    threshold = _same_person_threshold() if reference is not None else 0.0
+    chosen_faces = []
+
+    def choose(faces):
+        chosen = gate.choose(faces)
+        if isinstance(chosen, str):
+            return chosen
+        chosen_faces.append(chosen)
+        embedding = chosen.embedding
+        if reference is not None and embedding is not None and embedding.shape == reference.shape:
+            if float(np.dot(embedding, reference)) < threshold:
+                return DIFFERENT_PERSON
+        return chosen
+
+    collector = PoseCollector(choose, wanted=state.wanted, min_pose_step=settings.SIGNUP_MIN_POSE_STEP)
+    collector.poses.extend((float(y), float(p)) for y, p in state.poses)  # the poses kept in earlier requests
+    verdict = collector.offer(frame, analyzer.analyze(frame, emotion=False))
+    box = None
+    if chosen_faces:
+        height, width = frame.shape[:2]
+        x1, y1, x2, y2 = (float(v) for v in chosen_faces[0].box)
+        box = [round(x1 / width, 4), round(y1 / height, 4), round(x2 / width, 4), round(y2 / height, 4)]
+    if verdict != "kept":
+        return _refused(state, verdict, box)
+    face = chosen_faces[0]
+    directory = pending_dir(state.user_id, state.capture_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{state.count + 1:02d}.jpg").write_bytes(data)
+    state.poses.append([round(face.quality.yaw, 2), round(face.quality.pitch, 2)])
+    if state.reference is None and face.embedding is not None:
+        state.reference = [round(float(v), 6) for v in face.embedding]
+    instruction = "Done: hold on while your photos are enrolled" if state.count >= state.wanted \
+        else next_instruction(state)  # fmt: skip
+    return FrameVerdict(True, "kept", instruction, state.count, state.wanted, state.minimum, box)
+
+
+def _refused(state: CaptureState, reason: str, box: list[float] | None = None) -> FrameVerdict:
+    category, instruction = _advice(reason)
+    state.refused[category] = state.refused.get(category, 0) + 1
+    return FrameVerdict(False, reason, instruction or next_instruction(state), state.count, state.wanted,
+                        state.minimum, box)  # fmt: skip
+
+
+def refusal_summary(state: CaptureState, limit: int = 3) -> list[tuple[str, int]]:
+    """The commonest reasons frames were refused, for "why so few photos?"."""
+    return Counter(state.refused).most_common(limit)
+
+
+def finish_capture(user, state: CaptureState) -> Enrollment:
+    """Send the kept frames to enrollment as one batch (source sign-up or webcam); drop the pending files."""
+    if state.batch_id is not None:
+        return Enrollment.objects.get(pk=state.batch_id)
+    require_consent(user)
+    directory = pending_dir(state.user_id, state.capture_id)
+    files = sorted(directory.glob("*.jpg")) if directory.is_dir() else []
+    if len(files) < state.minimum:
+        raise CaptureError(f"{len(files)} good photos so far; at least {state.minimum} are needed")
+    person = person_for_user(user)
+    source = Source.SIGNUP if state.mode == "signup" else Source.WEBCAM
+    items = [UploadItem(person.display_name, f"{state.mode}-{index}.jpg", path.read_bytes())
+             for index, path in enumerate(files, 1)]  # fmt: skip
+    batch = start_enrollment(items, source=source, started_by=user, person=person)
+    state.batch_id = batch.pk
+    shutil.rmtree(directory, ignore_errors=True)
+    return batch
+
+
+@dataclass(frozen=True)
+class CaptureOutcome:
+    finished: bool  # the batch has been processed
+    ok: bool  # enough photos are enrolled
+    enrolled: int  # photos of this batch enrolled
+    total_enrolled: int  # all enrolled photos of the person
+    rejected: list[dict]  # {"reason": ..., "count": n} for this batch's rejected photos
+    message: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def capture_outcome(user, state: CaptureState) -> CaptureOutcome:
+    """Where the enrollment of a finished capture stands. When it is done and enough photos were enrolled in
+    `replace` mode, the person's older photos go to the recycle bin (once)."""
+    if state.batch_id is None:
+        raise CaptureError("no photos have been sent to enrollment yet")
+    batch = Enrollment.objects.get(pk=state.batch_id)
+    images = batch.images.all()
+    person = person_for_user(user)
+    enrolled = images.filter(status=FaceImage.Status.ENROLLED).count()
+    finished = batch.state in (Enrollment.State.DONE, Enrollment.State.FAILED)
+    # Grouped without their figures: "face turned too far to the side (9 degrees; ...)" -> "... to the side".
+    reasons = Counter(reason.split(" (")[0] for reason in
+                      images.filter(status=FaceImage.Status.REJECTED).values_list("reject_reason", flat=True))
+    reasons.update(error["error"].split(" (")[0] for error in batch.errors)
+    rejected = [{"reason": reason, "count": count} for reason, count in reasons.most_common()]
+    total = _enrolled_count(person)
+    least = max(1, settings.SIGNUP_MIN_PHOTOS)
+    if state.mode == "signup":
+        ok = total >= least
+    elif state.mode == "replace":
+        ok = enrolled >= min(least, state.minimum)
+    else:
+        ok = enrolled >= 1
+    if not finished:
+        message = "Enrolling your photos…"
+    elif ok:
+        message = f"{enrolled} photos enrolled."
+        if state.mode == "replace":
+            old = person.images.exclude(enrollment=batch).exclude(status=FaceImage.Status.DELETED)
+            moved = lifecycle.move_images_to_recycle_bin(old)
+            if moved:
+                message += f" {moved} older photos moved to the recycle bin."
+    else:
+        why = "; ".join(f"{r['reason']} ({r['count']})" for r in rejected) or "no photo could be enrolled"
+        message = (f"Only {enrolled} of {images.count()} photos could be enrolled: {why}. "
+                   "Let's take a few more.")
+    return CaptureOutcome(finished, finished and ok, enrolled, total, rejected, message)

@@ -1,0 +1,72 @@
+"""Sign-up and profile forms."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.core.files.uploadedfile import UploadedFile
+
+
+class SignUpForm(UserCreationForm):
+    """Name, username, email and password (Django's validators; hashed by the service), plus consent to
+    biometric processing (the text shown is the one recorded)."""
+
+    first_name = forms.CharField(label="Your name", max_length=150,
+                                 help_text="As it should appear when the cameras recognise you.")  # fmt: skip
+    email = forms.EmailField(label="Email", max_length=254)
+    consent = forms.BooleanField(
+        label="I agree", required=True,
+        error_messages={"required": "Sign-up needs your consent to take face photos."},
+    )
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("first_name", "username", "email")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.consent_text = settings.CONSENT_TEXT
+        self.consent_version = settings.CONSENT_VERSION
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+        self.fields["first_name"].widget.attrs.update(autofocus=True, autocomplete="name")
+        self.fields["email"].widget.attrs["autocomplete"] = "email"
+
+    def validate_password_for_user(self, user, **kwargs) -> None:
+        # Weak-password messages go under the password itself, not under its confirmation.
+        super().validate_password_for_user(user, password_field_name="password1")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email already exists. Log in instead.")
+        return email
+
+    def clean_first_name(self) -> str:
+        name = " ".join(self.cleaned_data["first_name"].split())
+        if not name:
+            raise forms.ValidationError("Please give your name.")
+        return name
+
+
+class ConsentForm(forms.Form):
+    consent = forms.BooleanField(label="I agree", required=True)
+
+
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotoUploadForm(forms.Form):
+    photos = forms.Field(widget=MultiplePhotoInput(attrs={"multiple": True, "accept": "image/*"}),
+                         label="Photos of yourself", required=False)  # fmt: skip
+
+    def clean_photos(self) -> list[UploadedFile]:
+        files = [f for f in self.files.getlist("photos") if isinstance(f, UploadedFile)]
+        if not files:
+            raise forms.ValidationError("Choose at least one photo.")
+        most = settings.SIGNUP_PHOTOS * 4
+        if len(files) > most:
+            raise forms.ValidationError(f"At most {most} photos at a time.")
+        return files
