@@ -23,12 +23,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 
-_started_postgres = None
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """The test database lives on the platform's own PostgreSQL unless DATABASE_URL points elsewhere."""
-    global _started_postgres
     from django.conf import settings
 
     # One test database per test run, so two runs on one machine (a developer and a helper) never collide.
@@ -37,15 +33,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.EMBEDDED_POSTGRES:
         from facesite.local.postgres import EmbeddedPostgres
 
-        postgres = EmbeddedPostgres.from_settings()
-        if not postgres.is_running():
-            postgres.ensure_running()
-            _started_postgres = postgres
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if _started_postgres is not None:
-        _started_postgres.stop()
+        # Left running afterwards, like a development database: another test run may be using it.
+        EmbeddedPostgres.from_settings().ensure_running()
 
 
 def free_port() -> int:
