@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (session-authenticated)."""
 
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
@@ -12,6 +13,15 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from facesite.routing import websocket_urlpatterns  # noqa: E402
+from recognition.engine.model_store import ModelCorrupt, ModelMissing  # noqa: E402
+from recognition.inference import verify_active_models  # noqa: E402
+
+# A corrupt or missing model file stops the server here, with one line naming it, not in a request later.
+try:
+    verify_active_models()
+except (ModelMissing, ModelCorrupt) as exc:
+    print(f"facesite cannot start: {exc}", file=sys.stderr)
+    raise SystemExit(1) from None
 
 application = ProtocolTypeRouter(
     {

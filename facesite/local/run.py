@@ -3,7 +3,8 @@
     python -m facesite.local.run
 
 Starts the embedded PostgreSQL (unless DATABASE_URL is set) and Redis (unless REDIS_URL is set), applies
-migrations, creates the first admin account, then runs a Celery worker and daphne until interrupted.
+migrations, creates the first admin account, then runs a Celery worker (with beat, for the scheduled retention
+purges) and daphne until interrupted.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def main() -> int:
         children["worker"] = subprocess.Popen(
             [python, "-m", "celery", "-A", "facesite", "worker", "--loglevel", "INFO",
              "-Q", ",".join(settings.CELERY_WORKER_QUEUES), "--concurrency", str(settings.CELERY_WORKER_CONCURRENCY),
-             "--hostname", "worker@%h"],
+             "--hostname", "worker@%h", "--beat"],  # --beat: the retention purges (CELERY_BEAT_SCHEDULE)
             env=env, start_new_session=True,
         )  # fmt: skip
         children["web"] = subprocess.Popen(
