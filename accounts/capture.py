@@ -314,7 +314,7 @@ def capture_outcome(user, state: CaptureState) -> CaptureOutcome:
         message = f"{enrolled} photos enrolled."
         if state.mode == "replace":
             old = person.images.exclude(enrollment=batch).exclude(status=FaceImage.Status.DELETED)
-            moved = lifecycle.move_images_to_recycle_bin(old)
+            moved = lifecycle.move_images_to_recycle_bin(old, actor=user)
             if moved:
                 message += f" {moved} older photos moved to the recycle bin."
     else:

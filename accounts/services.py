@@ -16,6 +16,8 @@ from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Consent
+from audit.models import Action
+from audit.services import record
 from recognition.models import Enrollment, FaceImage, Person, Source
 from recognition.services import lifecycle
 from recognition.services.enrollment import start_enrollment
@@ -142,9 +144,11 @@ def withdraw_consent(user) -> Erasure:
             images = person.images.count()
             attendance = _attendance_on_erasure(person)
             if anonymise:
-                lifecycle.purge_person(person)
+                lifecycle.purge_person(person, actor=user)
             else:
-                lifecycle.purge_images(person.images.all())
+                lifecycle.purge_images(person.images.all(), actor=user)
+        record(user, Action.CONSENT_WITHDRAWAL, user, person=getattr(person, "pk", None), images=images,
+               attendance=attendance, attendance_anonymised=anonymise)  # fmt: skip
     capture.discard_pending(user)
     log.info("account %s withdrew consent: %s images purged", user.pk, images)
     return Erasure(images=images, attendance=attendance, anonymised=anonymise)
@@ -158,11 +162,11 @@ def own_images(user):
 
 def remove_own_photo(user, image_id: int) -> bool:
     """Move one of the user's own images to the recycle bin (out of search at once). False if not theirs."""
-    return lifecycle.move_images_to_recycle_bin(own_images(user).filter(pk=image_id)) == 1
+    return lifecycle.move_images_to_recycle_bin(own_images(user).filter(pk=image_id), actor=user) == 1
 
 
 def restore_own_photo(user, image_id: int) -> bool:
-    return lifecycle.restore_images(own_images(user).filter(pk=image_id)) == 1
+    return lifecycle.restore_images(own_images(user).filter(pk=image_id), actor=user) == 1
 
 
 def upload_own_photos(user, items: Iterable) -> Enrollment:
@@ -175,10 +179,15 @@ def upload_own_photos(user, items: Iterable) -> Enrollment:
 def create_api_token(user) -> str:
     """A new token for the REST API (`Authorization: Token <key>`); an existing one stops working."""
     with transaction.atomic():
-        Token.objects.filter(user=user).delete()
-        return Token.objects.create(user=user).key
+        replaced, _ = Token.objects.filter(user=user).delete()
+        key = Token.objects.create(user=user).key
+        record(user, Action.TOKEN_CREATE, user, replaced_existing=bool(replaced))
+        return key
 
 
 def revoke_api_token(user) -> bool:
-    deleted, _ = Token.objects.filter(user=user).delete()
+    with transaction.atomic():
+        deleted, _ = Token.objects.filter(user=user).delete()
+        if deleted:
+            record(user, Action.TOKEN_REVOKE, user)
     return bool(deleted)

@@ -181,7 +181,8 @@ def capture_status(request: HttpRequest, user, state) -> JsonResponse:
         request.session.pop(CAPTURE, None)
         if not request.user.is_authenticated:
             request.session.pop(PENDING, None)
-            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            # ModelBackend, not AUTHENTICATION_BACKENDS[0] (the login throttle, which cannot load users)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         reply["redirect"] = reverse("accounts:profile")
     elif outcome.finished:  # too few enrolled: a new round (earlier enrolled photos still count at sign-up)
         state = capture.start_capture(user, state.mode)

@@ -209,6 +209,12 @@ def purge_expired_evidence(*, now: datetime | None = None) -> int:
     events = AttendanceEvent.objects.filter(at__lt=cutoff).exclude(evidence="")
     removed = _delete_evidence_files(events)
     events.update(evidence="")
+    if removed:
+        from audit.models import Action
+        from audit.services import Target, record
+
+        record(None, Action.ERASE, Target("attendance.attendanceevent", label="face crops"), crops=removed,
+               reason=f"older than {days} days (EVIDENCE_RETENTION_DAYS)")  # fmt: skip
     return removed
 
 

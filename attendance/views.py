@@ -20,6 +20,8 @@ from accounts.roles import is_operator
 from attendance import selectors
 from attendance.models import AttendanceEvent, Kind, Source
 from attendance.selectors import EventQuery, InvalidQuery
+from audit.models import Action
+from audit.services import Target, record
 from recognition.models import Person
 
 PRIVATE = "private, no-store"
@@ -119,7 +121,14 @@ def export_csv(request: HttpRequest) -> HttpResponse:
             "; ".join(f"{k}: {v}" for k, v in errors.items()), status=400, content_type="text/plain"
         )
     found = selectors.events(request.user, query).order_by("at", "pk")
+    record_export(request.user, query, "page")
     return csv_response(selectors.csv_rows(found), csv_filename(query))
+
+
+def record_export(user, query: EventQuery, via: str) -> None:
+    """Attendance leaving the site as a file is a data export: the audit log says who took which events."""
+    record(user, Action.DATA_EXPORT, Target("attendance.attendanceevent", label="attendance CSV"),
+           filters=query.as_params(), own_only=not is_operator(user), via=via)  # fmt: skip
 
 
 def evidence_response(event) -> FileResponse:

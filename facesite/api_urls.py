@@ -9,12 +9,22 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
-from rest_framework.routers import DefaultRouter
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from attendance import api as attendance_api
 from recognition.api import urls as recognition_api
 
-router = DefaultRouter()
+
+class ApiRootView(APIRootView):
+    permission_classes = [IsAuthenticated]  # explicit, not the default: the index is for signed-in clients
+
+
+class Router(DefaultRouter):
+    APIRootView = ApiRootView
+
+
+router = Router()
 recognition_api.register(router)  # persons, enrollments
 attendance_api.register(router)  # /api/v1/attendance/: events, summaries/, export/ (CSV)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -20,6 +21,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
+from audit.models import Action
+from audit.services import Target, record
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, PackSettings, Person
 from recognition.services import enrollment, lifecycle
 
@@ -190,11 +193,11 @@ class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
                            cells, url)  # fmt: skip
 
     def delete_model(self, request: HttpRequest, obj: Person) -> None:
-        lifecycle.move_person_to_recycle_bin(obj)
+        lifecycle.move_person_to_recycle_bin(obj, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for person in queryset:
-            lifecycle.move_person_to_recycle_bin(person)
+            lifecycle.move_person_to_recycle_bin(person, actor=request.user)
 
     @admin.action(
         description="Move to the recycle bin (out of search now, files kept)", permissions=["delete"]
@@ -202,7 +205,7 @@ class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
     def move_to_recycle_bin(self, request: HttpRequest, queryset: QuerySet) -> None:
         people = list(queryset.filter(deleted_at__isnull=True))
         for person in people:
-            lifecycle.move_person_to_recycle_bin(person)
+            lifecycle.move_person_to_recycle_bin(person, actor=request.user)
         history(request, people, CHANGE, "Moved to the recycle bin with all their images.")
         self.message_user(request, f"{len(people)} people moved to the recycle bin.")
 
@@ -210,7 +213,7 @@ class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
     def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
         people = list(queryset.filter(deleted_at__isnull=False))
         for person in people:
-            lifecycle.restore_person(person)
+            lifecycle.restore_person(person, actor=request.user)
         history(request, people, CHANGE, "Restored from the recycle bin.")
         self.message_user(request, f"{len(people)} people restored.")
 
@@ -220,7 +223,7 @@ class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
             people = list(queryset)
             history(request, people, DELETION, "Purged with their image files and embeddings.")
             for person in people:
-                lifecycle.purge_person(person)
+                lifecycle.purge_person(person, actor=request.user)
             self.message_user(request, f"{len(people)} people purged with their images and embeddings.")
             return None
         images = FaceImage.objects.filter(person__in=queryset)
@@ -244,7 +247,7 @@ class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
                 return None
             other = people[1] if keep is people[0] else people[0]
             history(request, [other], DELETION, f"Merged into {keep} (#{keep.pk}).")
-            moved = lifecycle.merge_people(other, keep)
+            moved = lifecycle.merge_people(other, keep, actor=request.user)
             history(request, [keep], CHANGE, f"{other} (#{other.pk}) merged in: {moved} images.")
             self.message_user(request, f"{other} merged into {keep}: {moved} images moved.")
             return None
@@ -318,30 +321,30 @@ class FaceImageAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
         return ", ".join(image.embeddings.values_list("model_name", flat=True)) or "-"
 
     def delete_model(self, request: HttpRequest, obj: FaceImage) -> None:
-        lifecycle.move_images_to_recycle_bin([obj])
+        lifecycle.move_images_to_recycle_bin([obj], actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        lifecycle.move_images_to_recycle_bin(queryset)
+        lifecycle.move_images_to_recycle_bin(queryset, actor=request.user)
 
     @admin.action(
         description="Move to the recycle bin (out of search now, files kept)", permissions=["delete"]
     )
     def move_to_recycle_bin(self, request: HttpRequest, queryset: QuerySet) -> None:
         history(request, queryset.exclude(status=Status.DELETED), CHANGE, "Moved to the recycle bin.")
-        moved = lifecycle.move_images_to_recycle_bin(queryset)
+        moved = lifecycle.move_images_to_recycle_bin(queryset, actor=request.user)
         self.message_user(request, f"{moved} images moved to the recycle bin.")
 
     @admin.action(description="Restore from the recycle bin", permissions=["delete"])
     def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
         history(request, queryset.filter(status=Status.DELETED), CHANGE, "Restored from the recycle bin.")
-        restored = lifecycle.restore_images(queryset)
+        restored = lifecycle.restore_images(queryset, actor=request.user)
         self.message_user(request, f"{restored} images restored.")
 
     @admin.action(description="Purge for good (files and embeddings)…", permissions=["delete"])
     def purge(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
         if request.POST.get("post") == "yes":
             history(request, queryset, DELETION, "Purged with its file and embeddings.")
-            purged = lifecycle.purge_images(queryset)
+            purged = lifecycle.purge_images(queryset, actor=request.user)
             self.message_user(request, f"{purged} images purged with their files and embeddings.")
             return None
         return _objects_page(
@@ -355,7 +358,7 @@ class FaceImageAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
     def reprocess(self, request: HttpRequest, queryset: QuerySet) -> None:
         history(request, queryset.filter(status__in=[Status.REJECTED, Status.PENDING]), CHANGE,
                 "Queued for processing again.")  # fmt: skip
-        count = enrollment.reprocess_images(queryset)
+        count = enrollment.reprocess_images(queryset, actor=request.user)
         self.message_user(request, f"{count} images queued for processing again.")
 
 
@@ -540,7 +543,13 @@ class PackSettingsAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: PackSettings, form, change: bool) -> None:
         obj.updated_by = request.user
         obj.updated_at = timezone.now()
-        super().save_model(request, obj, form, change)
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            changed = {f: form.initial.get(f) for f in ("threshold", "margin") if f in form.changed_data}
+            if changed:  # the match policy is audited however it changes (here, calibration, re-embedding)
+                target = Target("recognition.packsettings", obj.pack, obj.pack)
+                record(request.user, Action.THRESHOLD_CHANGE, target, previous=changed if change else None,
+                       threshold=obj.threshold, margin=obj.margin, via="admin")  # fmt: skip
 
     @admin.action(description="Re-embed the gallery with the selected pack", permissions=["change"])
     def reembed(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -220,18 +220,25 @@ def calibrate(
 
 def apply_threshold(pack: str, threshold: float, *, user=None) -> None:
     """Store a new match threshold for a pack (the row is created with the shipped margin if missing)."""
+    from django.db import transaction
     from django.utils import timezone
 
+    from audit.models import Action
+    from audit.services import Target, record
     from recognition.models import PackSettings
     from recognition.services.matching import DEFAULT_POLICIES
 
     if not (-1.0 <= threshold <= 1.0) or math.isnan(threshold):
         raise ValueError(f"a cosine-similarity threshold lies in [-1, 1], not {threshold}")
     defaults = DEFAULT_POLICIES.get(pack, {"margin": 0.0})
-    row, _ = PackSettings.objects.get_or_create(
-        pack=pack, defaults={"threshold": threshold, "margin": defaults["margin"]}
-    )
-    row.threshold = float(threshold)
-    row.updated_at = timezone.now()
-    row.updated_by = user if getattr(user, "pk", None) else None
-    row.save(update_fields=["threshold", "updated_at", "updated_by"])
+    with transaction.atomic():
+        row, created = PackSettings.objects.select_for_update().get_or_create(
+            pack=pack, defaults={"threshold": threshold, "margin": defaults["margin"]}
+        )
+        previous = None if created else row.threshold
+        row.threshold = float(threshold)
+        row.updated_at = timezone.now()
+        row.updated_by = user if getattr(user, "pk", None) else None
+        row.save(update_fields=["threshold", "updated_at", "updated_by"])
+        record(row.updated_by, Action.THRESHOLD_CHANGE, Target("recognition.packsettings", pack, pack),
+               previous=previous, threshold=row.threshold, via="calibration")  # fmt: skip

@@ -28,6 +28,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from audit.models import Action
+from audit.services import Target, record
 from recognition.engine.imageio import InvalidImage, decode_image
 from recognition.engine.model_store import PACKS
 from recognition.models import FaceEmbedding, FaceImage, PackSettings
@@ -145,6 +147,9 @@ def prepare_reembed(pack: str, started_by=None, *, threshold: float | None = Non
     model_name = pack_model(pack)
     with transaction.atomic():
         row = PackSettings.objects.select_for_update().filter(pack=pack).first()
+        previous = None if row is None else {"threshold": row.threshold, "margin": row.margin}
+        record(started_by, Action.REEMBED, Target("recognition.packsettings", pack, pack), model=model_name,
+               threshold=threshold, margin=margin, previous=previous)  # fmt: skip
         if row is None:
             shipped = DEFAULT_POLICIES.get(pack, {})
             threshold = shipped.get("threshold") if threshold is None else threshold

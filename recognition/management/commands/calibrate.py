@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.services import acting_as, command_actor
 from recognition.engine.model_store import PACKS
 from recognition.services import calibration
 
@@ -46,7 +47,8 @@ class Command(BaseCommand):
                 "or more enrolled images"
             )
         if apply:
-            calibration.apply_threshold(result.pack, result.proposed_threshold)
+            with acting_as(command_actor("calibrate")):
+                calibration.apply_threshold(result.pack, result.proposed_threshold)
             message = f"threshold of {result.pack} set to {result.proposed_threshold:.4f}"
             self.stdout.write(self.style.SUCCESS(message))
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from audit.services import acting_as, command_actor
 from recognition.models import Enrollment, FaceImage, Source
 from recognition.selectors import batch_progress
 from recognition.services import enrollment
@@ -38,7 +39,8 @@ class Command(BaseCommand):
         target = enrollment.person_for_name(person) if person else None
         eager = settings.CELERY_TASK_ALWAYS_EAGER
         analyzer = self._analyzer() if eager else None  # before anything is stored: missing models fail fast
-        batch = enrollment.start_enrollment(items, source=Source.IMPORT, person=target, queue=not eager)
+        with acting_as(command_actor("enroll")):
+            batch = enrollment.start_enrollment(items, source=Source.IMPORT, person=target, queue=not eager)
         if eager:
             self._process_here(batch, analyzer)
         elif no_wait:

@@ -8,6 +8,7 @@ import time
 import cv2
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.services import acting_as, command_actor
 from recognition.engine.capture import PoseCollector
 from recognition.uploads import UploadItem
 
@@ -49,7 +50,8 @@ class Command(BaseCommand):
         for index, frame in enumerate(collector.kept, 1):
             ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
             items.append(UploadItem(person, f"camera-{index}.jpg", jpeg.tobytes()))
-        batch = start_enrollment(items, source="webcam", person=person_for_name(person), queue=False)
+        with acting_as(command_actor("enroll_camera")):
+            batch = start_enrollment(items, source="webcam", person=person_for_name(person), queue=False)
         enroll_images(list(batch.images.values_list("pk", flat=True)), analyzer)
         enrolled = batch.images.filter(status="enrolled").count()
         self.stdout.write(f"{person}: {enrolled} of {len(items)} photos enrolled (batch #{batch.pk})")

@@ -11,6 +11,8 @@ from pathlib import Path, PurePosixPath
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.models import Action
+from audit.services import Target, command_actor, record
 from recognition.models import FaceImage, Person
 
 # Characters a folder or file name cannot hold, written as look-alikes that `enroll` folds back into the same
@@ -64,6 +66,9 @@ class Command(BaseCommand):
                     self.stderr.write(f"missing file for image {image.pk} of {person}: {image.file.name}")
                     continue
                 written += 1
+        record(None, Action.DATA_EXPORT, Target("recognition.faceimage", label=str(directory.resolve())),
+               actor_name=command_actor("export_dataset"), images=written, people=len(folders),
+               statuses=list(statuses), missing=missing)  # fmt: skip
         self.stdout.write(f"exported {written} images of {len(folders)} people to {directory}")
         if missing:
             raise CommandError(f"{missing} stored file(s) were missing; see the messages above")

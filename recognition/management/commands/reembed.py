@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from audit.services import acting_as, command_actor
 from recognition.engine.model_store import PACKS
 from recognition.services import reembed
 
@@ -39,10 +40,14 @@ class Command(BaseCommand):
         try:
             if settings.CELERY_TASK_ALWAYS_EAGER:
                 analyzer = self._analyzer(pack)
-                reembed.prepare_reembed(pack, threshold=threshold, margin=margin)
+                with acting_as(command_actor("reembed")):
+                    reembed.prepare_reembed(pack, threshold=threshold, margin=margin)
                 self._run_here(pack, analyzer, allow_failures)
             else:
-                reembed.start_reembed(pack, threshold=threshold, margin=margin, allow_failures=allow_failures)
+                with acting_as(command_actor("reembed")):
+                    reembed.start_reembed(
+                        pack, threshold=threshold, margin=margin, allow_failures=allow_failures
+                    )
                 if no_wait:
                     self.stdout.write(f"re-embedding with pack {pack} queued for the workers (queue 'enroll')")
                     return
