@@ -263,3 +263,111 @@ ATTENDANCE_EXIT_SOURCES = env.list("ATTENDANCE_EXIT_SOURCES", default=["exit"])
 ATTENDANCE_ANONYMISE_ON_ERASURE = env.bool("ATTENDANCE_ANONYMISE_ON_ERASURE", default=True)
 ATTENDANCE_EVIDENCE_PX = env.int("ATTENDANCE_EVIDENCE_PX", default=96)
 EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=30)
+
+# === Accounts: self sign-up with the webcam, consent, profile (accounts/) =====================================
+# Block owned by the accounts work; appended, the settings above are unchanged. Sign-up keeps SIGNUP_PHOTOS good
+# webcam frames (one sharp face, big enough, poses at least SIGNUP_MIN_POSE_STEP degrees apart) and enrolls them;
+# it finishes with SIGNUP_MIN_PHOTOS or more when the SIGNUP_CAPTURE_SECONDS round ends. Kept frames wait in
+# SIGNUP_PENDING_DIR until they are enrolled (then they live under MEDIA_ROOT like every face image).
+SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=True)  # False: only admins create accounts
+SIGNUP_PHOTOS = env.int("SIGNUP_PHOTOS", default=6)
+SIGNUP_MIN_PHOTOS = env.int("SIGNUP_MIN_PHOTOS", default=4)
+SIGNUP_CAPTURE_SECONDS = env.int("SIGNUP_CAPTURE_SECONDS", default=20)
+SIGNUP_FRAME_INTERVAL_MS = env.int("SIGNUP_FRAME_INTERVAL_MS", default=400)
+SIGNUP_MIN_POSE_STEP = env.float("SIGNUP_MIN_POSE_STEP", default=6.0)  # degrees of yaw/pitch between kept photos
+SIGNUP_MAX_FRAME_BYTES = env.int("SIGNUP_MAX_FRAME_BYTES", default=2 * 1024 * 1024)
+SIGNUP_PENDING_DIR = Path(env("SIGNUP_PENDING_DIR", default=str(VAR_DIR / "signup")))
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("accounts.context_processors.signup")  # nav: "Sign up"
+# What a person agrees to; a new text needs a new version (each consent row keeps the text and version shown).
+CONSENT_VERSION = env("CONSENT_VERSION", default="1")
+CONSENT_TEXT = env(
+    "CONSENT_TEXT",
+    default="I agree that this site stores photos of my face and numeric face templates computed from them, "
+    "to recognise me on its cameras and record my attendance. I can delete my photos and face templates at any "
+    "time from my profile; attendance already recorded is then anonymised or kept as the site's settings say.",
+)
+
+# === Reliability: retention, backups, database outages, start-up checks =====================================
+# Block owned by the reliability work; appended, the settings above are unchanged.
+# Retention: a Celery beat schedule (the worker runs with --beat) purges the recycle bin after
+# RECYCLE_BIN_RETENTION_DAYS and attendance face crops after EVIDENCE_RETENTION_DAYS, every
+# RETENTION_PURGE_INTERVAL_S seconds; beat remembers its last runs in var/ so restarts do not postpone them.
+RETENTION_PURGE_INTERVAL_S = env.int("RETENTION_PURGE_INTERVAL_S", default=3600)
+ENROLL_RESUME_INTERVAL_S = env.int("ENROLL_RESUME_INTERVAL_S", default=300)
+# Publishing a task to a broker that is down gives up after about a second instead of holding the request.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+CELERY_BEAT_SCHEDULE = {
+    "purge-recycle-bin": {
+        "task": "recognition.tasks.purge_recycle_bin",
+        "schedule": RETENTION_PURGE_INTERVAL_S,
+    },
+    "purge-attendance-evidence": {
+        "task": "attendance.tasks.purge_expired_evidence",
+        "schedule": RETENTION_PURGE_INTERVAL_S,
+    },
+    # Images still pending after this long (uploaded while the queue was down) are queued again.
+    "resume-enrollments": {"task": "recognition.tasks.resume_enrollments", "schedule": ENROLL_RESUME_INTERVAL_S},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Housekeeping runs on the default queue (any CPU worker), not on the enrollment/GPU queue.
+CELERY_TASK_ROUTES = {
+    "recognition.tasks.purge_recycle_bin": {"queue": "celery"},
+    "recognition.tasks.resume_enrollments": {"queue": "celery"},
+    **CELERY_TASK_ROUTES,
+}
+# Backups (`manage.py backup` / `restore`): one tar of a pg_dump and the media folder.
+BACKUP_DIR = Path(env("FACESITE_BACKUP_DIR", default=str(VAR_DIR / "backups")))
+# Database outages: a request that cannot reach PostgreSQL answers 503 "try again" (facesite.middleware)
+# within DB_CONNECT_TIMEOUT_S instead of hanging or failing with a 500; the next request connects afresh.
+DB_CONNECT_TIMEOUT_S = env.int("DB_CONNECT_TIMEOUT_S", default=5)
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DB_CONNECT_TIMEOUT_S)
+DB_UNAVAILABLE_RETRY_AFTER_S = env.int("DB_UNAVAILABLE_RETRY_AFTER_S", default=5)
+MIDDLEWARE.insert(1, "facesite.middleware.DatabaseUnavailableMiddleware")  # right after SecurityMiddleware
+
+# === Security: login throttling, API rate limits, the audit log (audit/) =======================================
+# Block owned by the security work; appended, the settings above are unchanged. Production hardening (HTTPS,
+# cookies, HSTS, a required SECRET_KEY) lives in facesite/settings_production.py.
+from datetime import timedelta  # noqa: E402
+
+INSTALLED_APPS += ["axes", "audit"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last: turns a locked-out login into a 429 with the message
+# Lockout after LOGIN_FAILURE_LIMIT failed logins of one username from one address, for LOGIN_LOCKOUT_MINUTES.
+# The first backend only refuses locked-out logins (code that authenticates without a request, like the test
+# client, is not throttled); ModelBackend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "facesite.auth_backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_COOLOFF_MESSAGE = (
+    f"Account locked: too many failed logins. Try again in {LOGIN_LOCKOUT_MINUTES} minutes, or ask an "
+    "administrator to unlock it."
+)
+# The client address: REMOTE_ADDR only, unless TRUSTED_PROXY_COUNT reverse proxies add X-Forwarded-For (a
+# client could otherwise send its own X-Forwarded-For and get a fresh address for every guess).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "facesite.auth_backends.client_ip"
+# API rate limits per client (DRF throttles, counted in each server process's cache): anonymous callers by
+# address, users by account, and identify/verify (scope "recognition") on top of the user's rate.
+REST_FRAMEWORK.update(
+    {
+        "DEFAULT_THROTTLE_CLASSES": [
+            "rest_framework.throttling.AnonRateThrottle",
+            "rest_framework.throttling.UserRateThrottle",
+            "rest_framework.throttling.ScopedRateThrottle",
+        ],
+        "DEFAULT_THROTTLE_RATES": {
+            "anon": env("API_RATE_ANON", default="300/minute"),
+            "user": env("API_RATE_USER", default="6000/minute"),
+            "recognition": env("API_RATE_RECOGNITION", default="3000/minute"),
+        },
+        "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # 0: the address is REMOTE_ADDR, never a client's X-Forwarded-For
+    }
+)
+# The OpenAPI schema and its docs pages are public on purpose: they describe the API and hold no data.
+SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.AllowAny"]

@@ -104,3 +104,23 @@ def face_analyzer(pack: str | None = None):
         if name not in _analyzers:
             _analyzers[name] = FaceAnalyzer.from_pack(name, model_store(), session_factory())
         return _analyzers[name]
+
+
+def verify_active_models() -> list[str]:
+    """Check the sha256 of every model file of the configured pack and of the pack the gallery uses, so
+    that a web server or worker with a corrupt or missing model refuses to start instead of failing in the
+    middle of a request. Raises ModelMissing or ModelCorrupt (the message names the file and says to run
+    `python manage.py fetch_models`). Returns the models checked. ModelStore caches by size and mtime."""
+    from django.db import connection
+
+    packs = [settings.FACE_MODEL_PACK]
+    try:
+        packs.append(active_pack_name())  # a finished re-embedding may have switched the gallery's pack
+        connection.close()  # opened at start-up, before a server forks or starts its threads
+    except Exception:  # noqa: BLE001 - no database (yet) or no database access here: the configured pack
+        pass
+    store = model_store()
+    names = list(dict.fromkeys(n for pack in packs if pack in PACKS for n in store.names_for_pack(pack)))
+    for name in names:
+        store.verify(name)
+    return names

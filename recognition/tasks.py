@@ -24,3 +24,22 @@ def reembed_pack(pack: str, allow_failures: bool = False, started_by_id: int | N
 def resume_after_restart(**_kwargs) -> None:
     """A worker killed mid-batch left pending images behind; whoever starts next picks them up."""
     enrollment.resume_unfinished_enrollments()
+
+
+@shared_task(name="recognition.tasks.resume_enrollments")
+def resume_enrollments() -> int:
+    """Queue images left pending (e.g. uploaded while the queue was down); run by Celery beat."""
+    from django.conf import settings
+
+    return enrollment.resume_unfinished_enrollments(older_than_s=settings.ENROLL_RESUME_INTERVAL_S)
+
+
+# --- retention (run by Celery beat: CELERY_BEAT_SCHEDULE in settings) -------------------------------------
+@shared_task(name="recognition.tasks.purge_recycle_bin")
+def purge_recycle_bin() -> int:
+    """Purge images that have been in the recycle bin longer than RECYCLE_BIN_RETENTION_DAYS."""
+    from django.conf import settings
+
+    from recognition.services import lifecycle
+
+    return lifecycle.purge_expired(settings.RECYCLE_BIN_RETENTION_DAYS)

@@ -15,6 +15,7 @@ import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -23,6 +24,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 
+from audit.models import Action
+from audit.services import record, record_per_person
 from recognition.engine.imageio import InvalidImage, decode_image
 from recognition.engine.types import Face
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, Person, Source
@@ -97,6 +100,8 @@ def start_enrollment(
         batch.state = Enrollment.State.DONE
         batch.finished_at = timezone.now()
     batch.save()
+    record(started_by, Action.ENROLL, batch, source=source, person=getattr(person, "pk", None),
+           queued=len(intake.queued), refused=len(batch.errors), duplicates=batch.duplicates)  # fmt: skip
     if queue and intake.queued:
         transaction.on_commit(lambda: queue_images(intake.queued))
     log.info("enrollment #%s: %s images queued, %s refused, %s duplicates",
@@ -160,16 +165,24 @@ def _take(intake: _Intake, item: UploadItem) -> None:
     intake.queued.append(image.pk)
 
 
-def queue_images(image_ids: list[int]) -> None:
-    """Send pending images to the workers in chunks (queue `enroll`)."""
+def queue_images(image_ids: list[int]) -> bool:
+    """Send pending images to the workers in chunks (queue `enroll`). When the broker cannot be reached the
+    images stay pending (stored, nothing lost) and the periodic resume queues them once it is back."""
+    from kombu.exceptions import OperationalError
+
     from recognition.tasks import enroll_images
 
     size = max(1, settings.ENROLL_CHUNK_SIZE)
-    for start in range(0, len(image_ids), size):
-        enroll_images.delay(image_ids[start : start + size])
+    try:
+        for start in range(0, len(image_ids), size):
+            enroll_images.delay(image_ids[start : start + size])
+    except OperationalError as exc:
+        log.warning("task queue unavailable (%s): %s images stay pending until it is back", exc, len(image_ids))
+        return False
+    return True
 
 
-def reprocess_images(images) -> int:
+def reprocess_images(images, *, actor=None) -> int:
     """Send rejected and pending images back to the workers (after a quality setting or a model changed).
     Their batches become unfinished again, so progress pages and the restart hook see them."""
     status = FaceImage.Status
@@ -179,16 +192,21 @@ def reprocess_images(images) -> int:
             status=status.PENDING, reject_reason="", processed_at=None
         )
         Enrollment.objects.filter(images__pk__in=ids).update(state=Enrollment.State.QUEUED, finished_at=None)
+        rows = FaceImage.objects.filter(pk__in=ids).values_list("pk", "person_id", "person__display_name")
+        record_per_person(actor, Action.REPROCESS, rows)
         if ids:
             transaction.on_commit(lambda: queue_images(ids))
     return len(ids)
 
 
-def resume_unfinished_enrollments() -> int:
-    """Queue again every pending image (after a worker was killed or the platform restarted), whatever its
-    batch's state: an image restored from the recycle bin while still pending sits in a finished batch.
-    Safe to call any time: processing is idempotent. Returns how many were queued."""
-    ids = list(FaceImage.objects.filter(status=FaceImage.Status.PENDING).order_by("pk").values_list("pk", flat=True))
+def resume_unfinished_enrollments(*, older_than_s: float = 0) -> int:
+    """Queue again every pending image (after a worker was killed, the platform restarted or the queue was
+    down), optionally only those waiting longer than `older_than_s`. Safe to call any time: processing is
+    idempotent, and an image already done is skipped. Returns how many were queued."""
+    pending = FaceImage.objects.filter(status=FaceImage.Status.PENDING)
+    if older_than_s:
+        pending = pending.filter(created_at__lt=timezone.now() - timedelta(seconds=older_than_s))
+    ids = list(pending.order_by("pk").values_list("pk", flat=True))
     if ids:
         queue_images(ids)
     return len(ids)

@@ -203,3 +203,24 @@ def test_resume_queues_every_pending_image_again(monkeypatch) -> None:
     Enrollment.objects.filter(pk=batch.pk).update(state=Enrollment.State.RUNNING)
     assert enrollment.resume_unfinished_enrollments() == 2
     assert sorted(queued) == sorted(batch.images.filter(status="pending").values_list("pk", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_while_the_queue_is_down_keeps_its_images_pending_and_resumes_later(monkeypatch) -> None:
+    from kombu.exceptions import OperationalError
+
+    from recognition.tasks import enroll_images
+
+    def broker_down(*args, **kwargs):
+        # What publishing raises when Redis refuses the connection. Faked here because this process's Celery app
+        # is eager and caches its producer pool; tests/reliability restarts a real Redis under live sockets.
+        raise OperationalError("Error 111 connecting to 127.0.0.1:63790. Connection refused.")
+
+    monkeypatch.setattr(enroll_images, "delay", broker_down)
+    items = [UploadItem("Queue Down", f"{k}.png", png(9000 + k)) for k in range(3)]
+    batch = enrollment.start_enrollment(items, source="upload")  # must not raise: the files are stored
+    assert batch.images.filter(status=FaceImage.Status.PENDING).count() == 3
+    assert enrollment.queue_images(list(batch.images.values_list("pk", flat=True))) is False
+    monkeypatch.undo()  # the queue is back (eager here): the periodic resume processes them
+    assert enrollment.resume_unfinished_enrollments() == 3
+    assert not batch.images.filter(status=FaceImage.Status.PENDING).exists()
