@@ -8,7 +8,6 @@ finish from the profile). A logged-in user captures as themselves (more photos, 
 
 from __future__ import annotations
 
-import mimetypes
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -17,15 +16,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from PIL import Image
 
 from accounts import capture, selectors, services
 from accounts.forms import ConsentForm, PhotoUploadForm, SignUpForm
-from recognition.image_responses import PLACEHOLDER_SVG, private_response, thumbnail_jpeg
+from recognition.image_responses import face_image_response
 from recognition.services.enrollment import upload_limits
 from recognition.uploads import UploadRejected, read_files
 
@@ -224,19 +222,7 @@ def give_consent(request: HttpRequest) -> HttpResponse:
 def photo(request: HttpRequest, pk: int) -> HttpResponse:
     """One of the user's OWN face images (?thumb=1: a small JPEG around the face); anyone else's is a 404."""
     image = get_object_or_404(services.own_images(request.user), pk=pk)
-    try:
-        stream = image.file.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404("the image file is missing") from None
-    if request.GET.get("thumb"):
-        with stream:
-            try:
-                data = thumbnail_jpeg(stream, image.face_box)
-            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-                return private_response(HttpResponse(PLACEHOLDER_SVG, content_type="image/svg+xml"))
-        return private_response(HttpResponse(data, content_type="image/jpeg"))
-    content_type = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
-    return private_response(FileResponse(stream, content_type=content_type))
+    return face_image_response(image, thumb=bool(request.GET.get("thumb")))
 
 
 @require_POST

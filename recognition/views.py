@@ -7,21 +7,19 @@ face images, and tells every cache not to keep them.
 from __future__ import annotations
 
 import itertools
-import mimetypes
 from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
-from PIL import Image
 
 from recognition.forms import DatasetUploadForm
-from recognition.image_responses import PLACEHOLDER_SVG, PRIVATE, private_response, thumbnail_jpeg
+from recognition.image_responses import PRIVATE, face_image_response
 from recognition.models import Enrollment, FaceImage
 from recognition.selectors import batch_progress
 from recognition.services.enrollment import start_enrollment, upload_limits
@@ -149,19 +147,4 @@ def batch_progress_json(request: HttpRequest, pk: int) -> JsonResponse:
 @staff_required("recognition.view_faceimage")
 def face_image(request: HttpRequest, pk: int) -> HttpResponse:
     image = get_object_or_404(FaceImage, pk=pk)
-    if not image.file:
-        raise Http404("this image has no file")
-    try:
-        stream = image.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("the image file is missing") from None
-    if request.GET.get("thumb"):
-        with stream:
-            try:
-                data = thumbnail_jpeg(stream, image.face_box)
-            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-                return private_response(HttpResponse(PLACEHOLDER_SVG, content_type="image/svg+xml"))
-        return private_response(HttpResponse(data, content_type="image/jpeg"))
-    # The stored name's extension comes from the decoded format at intake, never from the uploader.
-    content_type = mimetypes.guess_type(image.file.name)[0] or "application/octet-stream"
-    return private_response(FileResponse(stream, content_type=content_type))
+    return face_image_response(image, thumb=bool(request.GET.get("thumb")))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import cv2
@@ -19,6 +21,24 @@ class Detector(Protocol):
 
 
 @dataclass(frozen=True)
+class OnnxDetector:
+    """What every ONNX face detector here shares: its session (made once by the factory), thresholds, input and
+    output names, and the input size when the export fixes one."""
+
+    def __init__(self, model_path: Path | str, session_factory: Callable, *, input_size: int,
+                 score_threshold: float, nms_threshold: float) -> None:  # fmt: skip
+        self.session = session_factory(Path(model_path))
+        self.input_size = int(input_size)
+        self.score_threshold = float(score_threshold)
+        self.nms_threshold = float(nms_threshold)
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        h, w = inp.shape[2], inp.shape[3]
+        self.fixed_size = (w, h) if isinstance(w, int) and isinstance(h, int) else None  # (width, height)
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+
+@dataclass
 class Letterbox:
     """Where the resized image sits on the network's canvas: canvas = image * scale + (pad_x, pad_y)."""
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recognition.engine.detectors.base import as_bgr, dynamic_letterbox, finalize
+from recognition.engine.detectors.base import OnnxDetector, as_bgr, dynamic_letterbox, finalize
 from recognition.engine.types import Detection
 
 _MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
@@ -16,25 +16,15 @@ _MIN_SIZES = ((16, 32), (64, 128), (256, 512))
 _VARIANCES = (0.1, 0.2)
 
 
-class RetinaFace:
+class RetinaFace(OnnxDetector):
     """BGR minus mean (104,117,123), NCHW, any size; outputs loc, softmaxed conf and 5 landmarks per prior."""
 
     name = "retinaface"
 
-    def __init__(
-        self,
-        model_path: Path | str,
-        session_factory: Callable,
-        input_size: int = 640,
-        score_threshold: float = 0.8,
-        nms_threshold: float = 0.4,
-    ) -> None:
-        self.session = session_factory(Path(model_path))
-        self.input_size = int(input_size)
-        self.score_threshold = float(score_threshold)
-        self.nms_threshold = float(nms_threshold)
-        self.input_name = self.session.get_inputs()[0].name
-        self.output_names = [o.name for o in self.session.get_outputs()]
+    def __init__(self, model_path: Path | str, session_factory: Callable, input_size: int = 640,
+                 score_threshold: float = 0.8, nms_threshold: float = 0.4) -> None:  # fmt: skip
+        super().__init__(model_path, session_factory, input_size=input_size, score_threshold=score_threshold,
+                         nms_threshold=nms_threshold)  # fmt: skip
         self._prior_cache: dict[tuple[int, int], np.ndarray] = {}
 
     def _priors(self, height: int, width: int) -> np.ndarray:

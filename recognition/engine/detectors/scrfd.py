@@ -7,33 +7,21 @@ from pathlib import Path
 
 import numpy as np
 
-from recognition.engine.detectors.base import as_bgr, dynamic_letterbox, finalize, letterbox
+from recognition.engine.detectors.base import OnnxDetector, as_bgr, dynamic_letterbox, finalize, letterbox
 from recognition.engine.types import Detection
 
 
-class SCRFD:
+class SCRFD(OnnxDetector):
     """RGB, (x-127.5)/128, NCHW; strides 8/16/32 with 2 anchors per cell; box/kps are distances x stride."""
 
     name = "scrfd"
     strides = (8, 16, 32)
 
-    def __init__(
-        self,
-        model_path: Path | str,
-        session_factory: Callable,
-        input_size: int = 640,
-        score_threshold: float = 0.5,
-        nms_threshold: float = 0.4,
-    ) -> None:
-        self.session = session_factory(Path(model_path))
-        self.input_size = int(input_size)
-        self.score_threshold = float(score_threshold)
-        self.nms_threshold = float(nms_threshold)
-        inp = self.session.get_inputs()[0]
-        self.input_name = inp.name
-        h, w = inp.shape[2], inp.shape[3]
-        self.fixed_size = (w, h) if isinstance(w, int) and isinstance(h, int) else None
-        names = [o.name for o in self.session.get_outputs()]
+    def __init__(self, model_path: Path | str, session_factory: Callable, input_size: int = 640,
+                 score_threshold: float = 0.5, nms_threshold: float = 0.4) -> None:  # fmt: skip
+        super().__init__(model_path, session_factory, input_size=input_size, score_threshold=score_threshold,
+                         nms_threshold=nms_threshold)  # fmt: skip
+        names = self.output_names
         if len(names) != 9:
             raise ValueError(f"expected an SCRFD model with 9 outputs (bnkps), got {len(names)}")
         # InsightFace exports list scores, boxes, keypoints per stride in that order; named exports

@@ -11,33 +11,21 @@ from pathlib import Path
 
 import numpy as np
 
-from recognition.engine.detectors.base import as_bgr, finalize, letterbox
+from recognition.engine.detectors.base import OnnxDetector, as_bgr, finalize, letterbox
 from recognition.engine.types import Detection
 
 _CHANNELS = 4 + 1 + 15
 
 
-class YOLOv8Face:
+class YOLOv8Face(OnnxDetector):
     name = "yolov8"
 
-    def __init__(
-        self,
-        model_path: Path | str,
-        session_factory: Callable,
-        input_size: int = 640,
-        score_threshold: float = 0.5,
-        nms_threshold: float = 0.45,
-    ) -> None:
-        self.session = session_factory(Path(model_path))
-        self.score_threshold = float(score_threshold)
-        self.nms_threshold = float(nms_threshold)
-        inp = self.session.get_inputs()[0]
-        self.input_name = inp.name
-        h, w = inp.shape[2], inp.shape[3]
-        self.size = (
-            (w, h) if isinstance(w, int) and isinstance(h, int) else (int(input_size), int(input_size))
-        )
-        self.output_name = self.session.get_outputs()[0].name
+    def __init__(self, model_path: Path | str, session_factory: Callable, input_size: int = 640,
+                 score_threshold: float = 0.5, nms_threshold: float = 0.45) -> None:  # fmt: skip
+        super().__init__(model_path, session_factory, input_size=input_size, score_threshold=score_threshold,
+                         nms_threshold=nms_threshold)  # fmt: skip
+        self.size = self.fixed_size or (self.input_size, self.input_size)
+        self.output_name = self.output_names[0]
 
     def decode(self, output: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(1, 20, N) or (1, N, 20) raw output -> canvas boxes (M,4) x1y1x2y2, scores (M,), kps (M,5,2)."""

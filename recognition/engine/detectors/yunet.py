@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from recognition.engine.detectors.base import as_bgr, finalize, letterbox
+from recognition.engine.detectors.base import OnnxDetector, as_bgr, finalize, letterbox
 from recognition.engine.types import Detection
 
 
-class YuNet:
+class YuNet(OnnxDetector):
     """BGR 0..255 float, no normalisation, 1x3xHxW (640x640 in the zoo file); score = sqrt(cls * obj).
 
     Decoding follows OpenCV's FaceDetectorYN: per stride, cx = (col + dx) * stride, w = exp(dw) * stride,
@@ -21,25 +21,12 @@ class YuNet:
     name = "yunet"
     strides = (8, 16, 32)
 
-    def __init__(
-        self,
-        model_path: Path | str,
-        session_factory: Callable,
-        input_size: int = 640,
-        score_threshold: float = 0.8,
-        nms_threshold: float = 0.3,
-    ) -> None:
-        self.session = session_factory(Path(model_path))
-        self.score_threshold = float(score_threshold)
-        self.nms_threshold = float(nms_threshold)
-        inp = self.session.get_inputs()[0]
-        self.input_name = inp.name
-        h, w = inp.shape[2], inp.shape[3]
+    def __init__(self, model_path: Path | str, session_factory: Callable, input_size: int = 640,
+                 score_threshold: float = 0.8, nms_threshold: float = 0.3) -> None:  # fmt: skip
+        super().__init__(model_path, session_factory, input_size=input_size, score_threshold=score_threshold,
+                         nms_threshold=nms_threshold)  # fmt: skip
         # The zoo model has a fixed input; only a dynamic export can honour another input_size.
-        self.size = (
-            (w, h) if isinstance(w, int) and isinstance(h, int) else (int(input_size), int(input_size))
-        )
-        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.size = self.fixed_size or (self.input_size, self.input_size)
         self._grid_cache: dict[tuple[int, int], np.ndarray] = {}
 
     def _grid(self, rows: int, cols: int) -> np.ndarray:
