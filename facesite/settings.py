@@ -168,6 +168,10 @@ EMOTION_UNCERTAIN_BELOW = env.float("EMOTION_UNCERTAIN_BELOW", default=0.4)  # s
 LIVE_MAX_MESSAGE_BYTES = env.int("LIVE_MAX_MESSAGE_BYTES", default=1024 * 1024)  # one websocket frame
 LIVE_MAX_FRAME_PIXELS = env.int("LIVE_MAX_FRAME_PIXELS", default=1920 * 1080)
 LIVE_MAX_FPS = env.int("LIVE_MAX_FPS", default=60)  # frames a connection may send per second
+# Inference in Channels workers (`manage.py runworker NAME`, e.g. on GPU machines) instead of the web process;
+# needs REDIS_URL. Each stream sticks to one of these channel names. Empty: in-process (the default).
+LIVE_INFERENCE_CHANNELS = env.list("LIVE_INFERENCE_CHANNELS", default=[])
+LIVE_WORKER_TIMEOUT_S = env.float("LIVE_WORKER_TIMEOUT_S", default=10.0)
 
 # --- Celery --------------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"

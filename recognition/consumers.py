@@ -5,7 +5,8 @@ each frame it processes with JSON {"type": "frame", "frame_id", "tracks": [...],
 frame is being processed, newer frames replace the waiting one (the older is dropped, never queued), so a slow
 server or a fast client never builds a backlog. Text messages may only be JSON {"type": "ping"}.
 Bad input closes the socket with a reason: not logged in (4401), text that is not a ping (4400), a frame that is
-not a JPEG (4415), a message over the size limit (4413), more frames per second than allowed (4429).
+not a JPEG (4415), a message over the size limit (4413), more frames per second than allowed (4429), no
+recognition worker answering when inference runs in Channels workers (4503).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import struct
 import time
 import uuid
+import zlib
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -49,6 +51,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         worker = getattr(self, "worker", None)
         if worker is not None and not worker.done():
             worker.cancel()
+        if settings.LIVE_INFERENCE_CHANNELS and hasattr(self, "stream_id"):
+            await self.channel_layer.send(self._worker_channel(), {"type": "live.close", "stream_id": self.stream_id})
         self.stream = None  # the LiveSession and its tracks are freed with the connection
         self.waiting = None
 
@@ -93,29 +97,54 @@ class LiveConsumer(AsyncWebsocketConsumer):
             frame_id, jpeg = self.waiting
             self.waiting = None
             started = time.perf_counter()
-            try:
-                tracks = await sync_to_async(self._process, thread_sensitive=False)(jpeg)
-            except ValueError as exc:  # InvalidImage: the bytes looked like a JPEG but do not decode
-                await self.close(code=4415, reason=str(exc)[:120])
+            if settings.LIVE_INFERENCE_CHANNELS:
+                result = await self._analyse_in_worker(frame_id, jpeg)
+            else:
+                result = await sync_to_async(self._analyse_here, thread_sensitive=False)(jpeg)
+            if "error" in result:
+                await self.close(code=result["code"], reason=result["error"][:120])
                 return
             await self.send(text_data=json.dumps({
-                "type": "frame", "frame_id": frame_id, "tracks": tracks,
+                "type": "frame", "frame_id": frame_id, "tracks": result["tracks"], "seen": result["seen"],
                 "ms": round((time.perf_counter() - started) * 1000, 1), "dropped": self.dropped,
-                "seen": [{"person_id": pid, "name": name} for pid, name in self.stream.seen.items()],
             }))  # fmt: skip
 
-    def _process(self, jpeg: bytes) -> list[dict]:
+    def _analyse_here(self, jpeg: bytes) -> dict:
         from django.db import close_old_connections
 
-        from recognition.engine.imageio import decode_image
-        from recognition.live import LiveStream
+        from recognition.engine.imageio import InvalidImage
+        from recognition.live import analyse_jpeg, open_stream
 
         close_old_connections()
         if self.stream is None:
-            self.stream = LiveStream(source="kiosk" if self.operator else "page", stream_id=self.stream_id,
-                                     only_person=None if self.operator else (self.own_person or 0))  # fmt: skip
-        frame = decode_image(jpeg, max_pixels=settings.LIVE_MAX_FRAME_PIXELS)
-        return [track.as_dict() for track in self.stream.process(frame)]
+            self.stream = open_stream(stream_id=self.stream_id, operator=self.operator, own_person=self.own_person)
+        try:
+            return analyse_jpeg(self.stream, jpeg)
+        except InvalidImage as exc:  # the bytes looked like a JPEG but do not decode
+            return {"error": str(exc), "code": 4415}
+
+    # --- inference in Channels workers (`manage.py runworker <channel>`), e.g. on GPU machines ----------------
+    def _worker_channel(self) -> str:
+        """Each stream sticks to one worker channel, so its tracker lives in one process."""
+        channels = settings.LIVE_INFERENCE_CHANNELS
+        return channels[zlib.crc32(self.stream_id.encode()) % len(channels)]
+
+    async def _analyse_in_worker(self, frame_id: int, jpeg: bytes) -> dict:
+        self.reply = asyncio.get_running_loop().create_future()
+        await self.channel_layer.send(self._worker_channel(), {
+            "type": "live.frame", "stream_id": self.stream_id, "reply_channel": self.channel_name,
+            "frame_id": frame_id, "jpeg": jpeg, "operator": self.operator, "own_person": self.own_person,
+        })  # fmt: skip
+        try:
+            return await asyncio.wait_for(self.reply, settings.LIVE_WORKER_TIMEOUT_S)
+        except TimeoutError:
+            return {"error": "no recognition worker answered; try again later", "code": 4503}
+
+    async def live_result(self, event: dict) -> None:
+        """A worker's answer for the frame in flight."""
+        reply = getattr(self, "reply", None)
+        if reply is not None and not reply.done():
+            reply.set_result(event)
 
 
 def _viewer(user) -> tuple[bool, int | None]:

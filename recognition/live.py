@@ -103,3 +103,22 @@ class LiveStream:
             )  # fmt: skip
         except Exception:  # attendance must never stop recognition
             log.exception("could not record the presence of person %s", match.person_id)
+
+
+def open_stream(*, stream_id: str, operator: bool, own_person: int | None) -> LiveStream:
+    """A kiosk's stream (operators: everyone named, presence recorded from the kiosk) or a member's own page."""
+    return LiveStream(source="kiosk" if operator else "page", stream_id=stream_id,
+                      only_person=None if operator else (own_person or 0))  # fmt: skip
+
+
+def analyse_jpeg(stream: LiveStream, jpeg: bytes) -> dict:
+    """One JPEG frame through a stream: what the page draws. Raises InvalidImage for bytes that do not decode."""
+    from django.conf import settings
+
+    from recognition.engine.imageio import decode_image
+
+    frame = decode_image(jpeg, max_pixels=settings.LIVE_MAX_FRAME_PIXELS)
+    return {
+        "tracks": [track.as_dict() for track in stream.process(frame)],
+        "seen": [{"person_id": pid, "name": name} for pid, name in stream.seen.items()],
+    }
