@@ -29,6 +29,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # One test database per test run, so two runs on one machine (a developer and a helper) never collide.
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_facesite_{os.getpid()}"
+    # Threads of this process (sync_to_async) must not keep connections that would block dropping the test DB.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
     if settings.EMBEDDED_POSTGRES:
         from facesite.local.postgres import EmbeddedPostgres
@@ -164,3 +166,17 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _release_test_database(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Connections left open by worker threads (sync_to_async) would stop the test database from being dropped
+    at the end; end them first."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -38,6 +38,7 @@ class EmbeddedPostgres:
     port: int
     password: str
     os_user: str = "facesite-pg"
+    shared_buffers: str = "128MB"
     database: str = "facesite"
     role: str = "facesite"
 
@@ -50,6 +51,7 @@ class EmbeddedPostgres:
             port=settings.EMBEDDED_PG_PORT,
             password=settings.EMBEDDED_PG_PASSWORD,
             os_user=settings.EMBEDDED_PG_USER,
+            shared_buffers=settings.EMBEDDED_PG_SHARED_BUFFERS,
         )
 
     @property
@@ -124,7 +126,8 @@ class EmbeddedPostgres:
             ensure_port_free(self.port, what="PostgreSQL", env_var="FACESITE_PG_PORT")
             self._run(
                 "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(self.log_file),
-                "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories=''",
+                "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories='' "
+                      f"-c shared_buffers={self.shared_buffers}",
             )  # fmt: skip
             log.info("PostgreSQL (embedded, pgvector) listening on 127.0.0.1:%s, data in %s", self.port, self.data_dir)
         self._ensure_database()
