@@ -59,9 +59,10 @@ DATABASES = {
     )
 }
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-# Reuse connections: a live stream touches the database on many frames, and a fresh connection per frame (the
-# default 0) cost ~25 ms of p95 per client in bench.ws.
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# 0 under ASGI: Django runs each request's sync code in a thread of its own, and a persistent connection per
+# such thread piled up to 42 connections in one daphne during bench.soak ("too many clients"). Reusing
+# connections safely needs a pool (Django's psycopg "pool" option), which is a measured next step.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 
 # Without REDIS_URL: Celery runs tasks in-process (eager) and the channel layer is in memory (one process).
 REDIS_URL = env("REDIS_URL", default="")

@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from accounts import services
 from accounts.models import Consent
 from recognition.models import FaceEmbedding, FaceImage, Person
+from recognition.selectors import search_gallery
 from recognition.services.enrollment import enroll_images, start_enrollment
 from recognition.uploads import UploadItem
 from tests.accounts.conftest import SIGNUP_SET, client_for, jpeg, photo_frames
@@ -103,6 +104,8 @@ def test_withdrawing_consent_purges_images_embeddings_and_files_and_anonymises_a
     assert FaceEmbedding.objects.filter(person=person).count() == 3 and all(p.exists() for p in paths)
     event = _attendance_event(person)
     crop = Path(event.evidence.path)
+    probe = FaceEmbedding.objects.filter(person=person).first().vector
+    assert {hit.person_id for hit in search_gallery(probe, model_name="arcface_mbf")} == {person.pk}
     client = client_for(member)
     assert "Yes, delete my biometric data" in client.get("/accounts/profile/erase/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):  # files are deleted once the rows are gone
@@ -111,6 +114,7 @@ def test_withdrawing_consent_purges_images_embeddings_and_files_and_anonymises_a
     assert not FaceImage.objects.filter(pk__in=[i.pk for i in images]).exists()
     assert not FaceEmbedding.objects.exists() and not any(p.exists() for p in paths)
     assert not Person.objects.filter(pk=person.pk).exists()
+    assert search_gallery(probe, model_name="arcface_mbf") == []  # the HNSW search finds nothing of them
     event.refresh_from_db()
     assert event.person_id is None and event.anonymous_key and not event.evidence and not crop.exists()
     consent = Consent.objects.get(user=member)

@@ -6,8 +6,7 @@ from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)
-def api_urls(settings, tmp_path):
-    settings.ROOT_URLCONF = "tests.api.urls"  # the project's URLs plus the API include the lead adds
+def api_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 

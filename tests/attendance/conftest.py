@@ -10,7 +10,6 @@ from tests.attendance.factories import make_person, make_user
 @pytest.fixture(autouse=True)
 def attendance_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.ROOT_URLCONF = "tests.attendance.urls"
     settings.TIME_ZONE = "UTC"
     settings.ATTENDANCE_COOLDOWN_S = 300
     settings.ATTENDANCE_CHECKOUT_GAP_S = 3600

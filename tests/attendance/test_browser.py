@@ -19,7 +19,7 @@ from tests.conftest import REPO, free_port, service_env, stop_process, test_data
 
 @pytest.fixture
 def attendance_server(transactional_db, redis_url: str, settings, tmp_path: Path):
-    """daphne (tests.attendance.asgi) on the test database; this process and daphne share a Redis channel
+    """daphne on the test database; this process and daphne share a Redis channel
     layer, so an event recorded here reaches the page's websocket there."""
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
@@ -31,7 +31,7 @@ def attendance_server(transactional_db, redis_url: str, settings, tmp_path: Path
                           FACESITE_MEDIA_ROOT=str(settings.MEDIA_ROOT))  # fmt: skip
         process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "tests.attendance.asgi:application"],
+             "facesite.asgi:application"],
             cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:

@@ -18,7 +18,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def media_and_urls(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.ROOT_URLCONF = "tests.api.urls"  # project URLs + the calibration page line the lead adds
 
 
 @pytest.fixture
