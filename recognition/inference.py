@@ -92,18 +92,24 @@ def session_factory() -> SessionFactory:
 
 
 _analyzer_lock = threading.Lock()
-_analyzers: dict[str, object] = {}
+_analyzers: dict[tuple[str, bool], object] = {}
 
 
-def face_analyzer(pack: str | None = None):
-    """The process-wide FaceAnalyzer for a pack (the active one by default), built on first use."""
+def face_analyzer(pack: str | None = None, *, video: bool = False):
+    """The process-wide FaceAnalyzer for a pack (the active one by default), built on first use.
+
+    Photos retry detection on a padded copy when nothing was found (a tight face crop defeats the detectors);
+    video frames (`video=True`) must not: that would run detection twice on every frame without a face. Both
+    share the same onnxruntime sessions (the factory caches them per model file)."""
     from recognition.engine.analyzer import FaceAnalyzer
 
     name = pack or active_pack().name
     with _analyzer_lock:
-        if name not in _analyzers:
-            _analyzers[name] = FaceAnalyzer.from_pack(name, model_store(), session_factory())
-        return _analyzers[name]
+        if (name, video) not in _analyzers:
+            _analyzers[(name, video)] = FaceAnalyzer.from_pack(
+                name, model_store(), session_factory(), tight_crops="small" if video else "auto"
+            )
+        return _analyzers[(name, video)]
 
 
 def verify_active_models() -> list[str]:

@@ -70,7 +70,7 @@ class LiveStream:
         from recognition import inference
 
         pack = inference.active_pack().name
-        analyzer = inference.face_analyzer(pack)
+        analyzer = inference.face_analyzer(pack, video=True)
         self.source = source
         self.stream_id = stream_id
         self.session = LiveSession(

@@ -75,3 +75,21 @@ def test_emotion_is_smoothed_and_reported(hamilton_frames, live_analyzer) -> Non
     labels = {r.emotion for entries in history.values() for _, r in entries}
     assert labels - {""}, "no emotion was ever reported"
     assert labels <= {"", "uncertain", "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+
+
+def test_video_frames_without_a_face_are_detected_once(settings) -> None:
+    """The photo analyzer retries a padded detection when it finds nothing; the one live streams use must not."""
+    from recognition import inference
+
+    photo, video = inference.face_analyzer("arcface"), inference.face_analyzer("arcface", video=True)
+    assert video is inference.face_analyzer("arcface", video=True) and video is not photo
+    assert video.detector.session is photo.detector.session  # one onnxruntime session per model file
+    calls = []
+    detect = video.detector.detect
+    video.detector.detect = lambda image, **kw: calls.append(1) or detect(image, **kw)
+    try:
+        empty = np.full((360, 640, 3), 90, np.uint8)  # a blank frame: no face
+        assert video.detect(empty) == []
+    finally:
+        del video.detector.detect
+    assert len(calls) == 1

@@ -31,7 +31,7 @@ class Command(BaseCommand):
         capture = cv2.VideoCapture(video if video else camera)
         if not capture.isOpened():
             raise CommandError(f"cannot open {'video ' + video if video else f'camera {camera}'}")
-        analyzer = face_analyzer()
+        analyzer = face_analyzer(video=True)
         collector = PoseCollector(QualityGate.from_settings().choose, wanted=count)
         deadline = time.monotonic() + timeout
         try:
