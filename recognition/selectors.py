@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 from django.db.models import Count, Q
+from pgvector import Vector
 
 from recognition.models import Enrollment, FaceImage
 
@@ -67,15 +69,22 @@ def _cosine_distance(vector, model_name: str):
     from django.db.models.functions import Cast
     from pgvector.django import CosineDistance, VectorField
 
+    return CosineDistance(Cast("vector", VectorField(dimensions=_dimensions(model_name))), _checked(vector, model_name))
+
+
+def _dimensions(model_name: str) -> int:
     from recognition.models import EMBEDDING_DIMENSIONS
 
     if model_name not in EMBEDDING_DIMENSIONS:
         raise KeyError(f"unknown embedding model {model_name!r}; known: {sorted(EMBEDDING_DIMENSIONS)}")
+    return EMBEDDING_DIMENSIONS[model_name]
+
+
+def _checked(vector, model_name: str) -> list[float]:
     values = [float(x) for x in vector]
-    if len(values) != EMBEDDING_DIMENSIONS[model_name]:
-        raise ValueError(f"{model_name} vectors have"
-                         f" {EMBEDDING_DIMENSIONS[model_name]} dimensions, not {len(values)}")
-    return CosineDistance(Cast("vector", VectorField(dimensions=EMBEDDING_DIMENSIONS[model_name])), values)
+    if len(values) != _dimensions(model_name):
+        raise ValueError(f"{model_name} vectors have {_dimensions(model_name)} dimensions, not {len(values)}")
+    return values
 
 
 def _pgvector_version() -> tuple[int, ...]:
@@ -89,31 +98,76 @@ def _pgvector_version() -> tuple[int, ...]:
     return connection._facesite_pgvector
 
 
+@functools.cache
+def _gallery_search_sql(model_name: str) -> tuple[str, list]:
+    """The query of search_gallery, made once per model: (SQL, its fixed params); the query vector goes in
+    its three places. The searchable rows come from `searchable_embeddings`, compiled by the ORM, so the
+    gallery's definition stays in one place; the distance is the expression the model's HNSW index is on."""
+    searchable_sql, searchable_params = (
+        searchable_embeddings(model_name).values_list("person_id", "vector").query.sql_with_params()
+    )
+    distance = f'"vector"::vector({_dimensions(model_name)}) <=> %s::vector'
+    # The iterative scan's order is relaxed (see _index_settings), so candidates are ranked by exact distance.
+    query = (
+        f"WITH gallery AS NOT MATERIALIZED ({searchable_sql}), "
+        f"nearest AS MATERIALIZED (SELECT person_id, {distance} AS distance FROM gallery "
+        f"ORDER BY {distance} LIMIT %s), "
+        "candidates AS (SELECT person_id FROM nearest GROUP BY person_id ORDER BY min(distance) LIMIT %s) "
+        f"SELECT person_id, {distance} FROM gallery WHERE person_id IN (SELECT person_id FROM candidates)"
+    )
+    return query, list(searchable_params)
+
+
+def _index_settings(limit: int) -> list[str]:
+    """Filters (recycle bin, image status) are applied after the index scan; an iterative scan keeps reading
+    the index until `limit` rows pass them (pgvector >= 0.8), ef_search widens each step."""
+    settings = [f"SET LOCAL hnsw.ef_search = {max(40, int(limit))}"]
+    if _pgvector_version() >= (0, 8):
+        settings.append("SET LOCAL hnsw.iterative_scan = relaxed_order")
+    return settings
+
+
+def _gallery_search(vector, model_name: str, limit: int, candidates: int) -> tuple[list[str], str, list]:
+    """(index settings, query SQL, query params) of one search."""
+    text = Vector(_checked(vector, model_name)).to_text()
+    query, searchable_params = _gallery_search_sql(model_name)
+    return _index_settings(limit), query, [*searchable_params, text, text, int(limit), int(candidates), text]
+
+
 def search_gallery(vector, *, model_name: str, limit: int = 64, candidates: int = 8) -> list:
     """Hits (person, cosine similarity) for a query face: the `limit` nearest searchable embeddings by the
     HNSW index, then every searchable embedding of the `candidates` nearest people, exactly, so the
-    per-person pooling (matching.pool_scores) sees each candidate's whole gallery, not the index's pick."""
-    from django.db import connection, transaction
+    per-person pooling (matching.pool_scores) sees each candidate's whole gallery, not the index's pick.
+
+    One round trip: the index settings, the index scan and the candidates' rescoring go to the server as one
+    multi-statement query, which PostgreSQL runs as one implicit transaction (so SET LOCAL holds for it)."""
+    from django.db import connection
 
     from recognition.services.matching import Hit
 
-    distance = _cosine_distance(vector, model_name)
-    searchable = searchable_embeddings(model_name)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            # Filters (recycle bin, image status) are applied after the index scan; an iterative scan keeps
-            # reading the index until `limit` rows pass them (pgvector >= 0.8), ef_search widens each step.
-            cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, limit)])
-            if _pgvector_version() >= (0, 8):
-                cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        by_distance = searchable.annotate(distance=distance).order_by("distance")
-        nearest = list(by_distance.values_list("person_id", flat=True)[:limit])
-    people = list(dict.fromkeys(nearest))[:candidates]
-    if not people:
-        return []
-    rows = searchable.filter(person_id__in=people).annotate(distance=distance)
-    rows = rows.values_list("person_id", "distance")
+    settings, query, params = _gallery_search(vector, model_name, limit, candidates)
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join([*settings, query]), params)
+        while cursor.description is None and cursor.nextset():
+            pass  # past the SET statements' empty results
+        rows = cursor.fetchall()
     return [Hit(int(person_id), 1.0 - float(dist)) for person_id, dist in rows]
+
+
+def explain_gallery_search(vector, *, model_name: str, limit: int = 64, candidates: int = 8,
+                           analyze: bool = False) -> str:  # fmt: skip
+    """PostgreSQL's plan for search_gallery's query (with its index settings), e.g. to see that the model's
+    HNSW index is read."""
+    from django.db import connection, transaction
+
+    settings, query, params = _gallery_search(vector, model_name, limit, candidates)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in settings:
+            cursor.execute(statement)
+        cursor.execute(f"EXPLAIN {'(ANALYZE) ' if analyze else ''}{query}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)  # nothing to keep; ends the SET LOCALs
+    return plan
 
 
 def person_hits(vector, *, person_id: int, model_name: str) -> list:

@@ -108,19 +108,26 @@ def test_another_models_embeddings_are_never_mixed_in(gallery):
 
 def test_the_first_stage_uses_the_models_hnsw_index(gallery):
     rng, people, centres = gallery
-    from recognition.selectors import _cosine_distance, searchable_embeddings
+    from recognition.selectors import explain_gallery_search
 
-    query = searchable_embeddings(ARC).annotate(distance=_cosine_distance(centres["ann"], ARC))
-    query = query.order_by("distance").values_list("person_id", flat=True)[:10]
-    sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SET LOCAL enable_seqscan = off"
-        )  # tiny tables: make the planner show its index choice
-        cursor.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "hnsw_arcface_mbf" in plan, plan
+        cursor.execute("SET LOCAL enable_seqscan = off")  # tiny tables: make the planner show its index choice
+    plan = explain_gallery_search(centres["ann"], model_name=ARC)
+    assert "Index Scan using hnsw_arcface_mbf" in plan, plan
+    assert "hnsw_sface" not in plan, plan
     assert EMBEDDING_DIMENSIONS[ARC] == 512
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a request: SET LOCAL must end with the search
+def test_search_leaves_no_index_setting_behind(gallery):
+    rng, people, centres = gallery
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW hnsw.ef_search")
+        before = cursor.fetchone()[0]
+    search_gallery(centres["ann"], model_name=ARC, limit=200)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW hnsw.ef_search")
+        assert cursor.fetchone()[0] == before
 
 
 def test_shipped_pack_settings_come_from_the_migration():
