@@ -207,12 +207,14 @@ def setup_django(**env: str) -> None:
 
 
 @contextmanager
-def bench_database(name: str, *, keep: bool = False) -> Iterator[str]:
+def bench_database(name: str, *, keep: bool = False, reuse: bool = False) -> Iterator[str]:
     """A database of its own, created with the project's migrations on the same server as the configured one
     (the embedded Postgres is started when it is the configured one) and dropped afterwards; the dev
     database's data is never touched. Yields a DATABASE_URL for subprocesses. With `keep` it is left for a
-    later look."""
+    later look; with `reuse` a database of that name left by an earlier run is taken as it is (migrated, not
+    emptied) and kept again, so that a large generated data set is made once."""
     from django.conf import settings
+    from django.core.management import call_command
     from django.db import connection
 
     if settings.EMBEDDED_POSTGRES:
@@ -220,15 +222,29 @@ def bench_database(name: str, *, keep: bool = False) -> Iterator[str]:
 
         EmbeddedPostgres.from_settings().ensure_running()
     old_name = connection.settings_dict["NAME"]
-    connection.settings_dict["TEST"]["NAME"] = name
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    if reuse and database_exists(name):
+        connection.close()
+        connection.settings_dict["NAME"] = name
+        call_command("migrate", verbosity=0, interactive=False)
+        print(f"reusing bench database {name}", file=sys.stderr)
+    else:
+        connection.settings_dict["TEST"]["NAME"] = name
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     params = connection.settings_dict
     try:
         yield f"postgres://{params['USER']}:{params['PASSWORD']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
     finally:
-        if keep:
+        if keep or reuse:
             connection.close()
             connection.settings_dict["NAME"] = old_name
             print(f"bench database {name} kept", file=sys.stderr)
         else:
             connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def database_exists(name: str) -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        return cursor.fetchone() is not None

@@ -7,23 +7,31 @@ noisy samples around each identity's centre; by default same-person cosine ~0.72
 cosine sd ~0.07, as measured on real ArcFace embeddings of the shared identities, so the people are distinct
 clusters and recall means something; --effective-dim 512 --noise 1.0 is the isotropic worst case):
   1. N rows are loaded into a database of its own (facesite_bench_search, made with the project's
-     migrations on the configured Postgres, dropped afterwards unless --keep) with the HNSW index dropped;
-  2. exact: the real recognition.services.matching.identify (selectors.search_gallery + pooling + decision)
-     for each probe with no HNSW index on the table: PostgreSQL scans every vector;
-  3. the index is built as the migration defines it (m=16, ef_construction=64), timed (build_s), with
+     migrations on the configured Postgres, dropped afterwards unless --keep or --reuse) with the HNSW index
+     dropped;
+  2. the index is built as the migration defines it (m=16, ef_construction=64), timed (build_s), with
      maintenance_work_mem as given (pgvector builds much slower when the graph does not fit);
+  3. exact: the real recognition.services.matching.identify (selectors.search_gallery + pooling + decision)
+     for each probe in a transaction that drops the index and is rolled back: PostgreSQL scans every vector;
   4. hnsw: the same probes through the same identify, now on the index (EXPLAIN is checked to say so).
 Probes are fresh noisy samples of enrolled identities. recall_at_1: share of probes whose nearest person
 (Match.candidate_id) through HNSW is the exact search's; accuracy: share whose nearest person is the true one.
 Latency: median and p95 ms per identify call after --warmup calls. Memory: the index's size on disk (what
 PostgreSQL must keep cached for fast queries) and the table's.
 Sizes are loaded incrementally (each size's rows extend the previous size's).
+
+The 1M point takes long to make here (load + index build, see RESULTS.md): `--reuse` keeps the bench
+database and, on the next run, takes the rows and index it already holds (made with the same data
+parameters, checked) and reports the load and build times measured when they were made:
+
+    python -m bench search --sizes 1000000 --reuse     # first run: generates and keeps; later runs: queries only
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import time
 from pathlib import Path
@@ -143,6 +151,45 @@ def load_rows(gallery: ClusteredGallery, start: int, stop: int, chunk: int = 20_
         )
 
 
+def gallery_state(params: dict) -> tuple[int, dict]:
+    """(rows already loaded, what was recorded when they were made) of a reused bench database; refuses rows
+    made with other data parameters, which would make the figures meaningless."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_search_meta (key text PRIMARY KEY, value jsonb)")
+        cursor.execute("SELECT count(*) FROM recognition_faceembedding")
+        rows = cursor.fetchone()[0]
+        cursor.execute("SELECT value FROM bench_search_meta WHERE key = 'gallery'")
+        found = cursor.fetchone()
+    meta = json.loads(found[0]) if found else {}  # Django leaves jsonb as text
+    if rows and meta.get("params") != params:
+        raise BenchSetupError(
+            f"the kept bench database holds {rows} rows made with {meta.get('params')}, not {params}:"
+            " run once without --reuse to start again"
+        )
+    return rows, meta
+
+
+def save_gallery_state(meta: dict) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO bench_search_meta (key, value) VALUES ('gallery', %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [json.dumps(meta)],
+        )
+
+
+def index_exists() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [INDEX])
+        return cursor.fetchone() is not None
+
+
 def index_definition() -> str:
     from django.db import connection
 
@@ -186,12 +233,23 @@ def relation_mb(name: str, total: bool = False) -> float:
 
 def uses_index(vector: np.ndarray) -> bool:
     """Whether the planner reads the HNSW index for search_gallery's nearest-neighbour query."""
-    from recognition.selectors import _cosine_distance, searchable_embeddings
+    from recognition.selectors import explain_gallery_search
 
-    query = (
-        searchable_embeddings(MODEL).annotate(distance=_cosine_distance(vector, MODEL)).order_by("distance")
-    )
-    return INDEX in query.values_list("person_id", flat=True)[:64].explain()
+    return f"Index Scan using {INDEX}" in explain_gallery_search(vector, model_name=MODEL)
+
+
+def exact_identify_all(probes: np.ndarray, warmup: int) -> tuple[list[float], list[int | None]]:
+    """identify_all with no HNSW index: it is dropped in a transaction that is rolled back afterwards."""
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX {INDEX}")
+        result = identify_all(probes, warmup)
+        if uses_index(probes[0]):
+            raise BenchSetupError("the exact search still reads the HNSW index")
+        transaction.set_rollback(True)
+    return result
 
 
 def identify_all(probes: np.ndarray, warmup: int) -> tuple[list[float], list[int | None]]:
@@ -215,9 +273,12 @@ def run(args) -> dict:
     gallery = ClusteredGallery(
         seed=args.seed, per_identity=args.per_identity, noise=args.noise, effective_dim=args.effective_dim
     )
+    params = {k: getattr(args, k) for k in ("seed", "per_identity", "noise", "effective_dim")}
     definition = index_definition()
+    loaded, meta = gallery_state(params)
+    if loaded and not index_exists():
+        drop_index()  # a run stopped between loading and building: build again below
     figures: dict[str, dict] = {}
-    loaded = 0
     load = LoadMonitor()
     with connection.cursor() as cursor:
         cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
@@ -225,21 +286,34 @@ def run(args) -> dict:
         cursor.execute("SHOW maintenance_work_mem")
         default_mwm = cursor.fetchone()[0]
     for size in args.sizes:
-        drop_index()
-        t0 = time.perf_counter()
-        load_rows(gallery, loaded, size)
-        load_s = time.perf_counter() - t0
-        loaded = size
+        if size < loaded:
+            raise BenchSetupError(
+                f"the kept bench database already holds {loaded} rows; sizes must be at least that"
+                " (run without --reuse for smaller galleries)"
+            )
+        reused = size == loaded and index_exists() and meta.get("build_s") is not None
+        if size > loaded:
+            drop_index()
+            t0 = time.perf_counter()
+            load_rows(gallery, loaded, size)
+            meta = {"params": params, "rows": size, "load_s": round(meta.get("load_s", 0) + time.perf_counter()
+                                                                     - t0, 1)}  # fmt: skip
+            save_gallery_state(meta)
+            loaded = size
+        if not reused:
+            meta["build_s"] = round(build_index(definition, args.maintenance_work_mem), 2)
+            meta["made"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+            save_gallery_state(meta)
+        build_s, load_s = meta["build_s"], meta["load_s"]
+        load_build = load1()
         rng = np.random.default_rng([args.seed, 2, size])
         truth = rng.integers(0, size // args.per_identity, args.queries)
         probes = gallery.sample(truth, rng)
         truth_ids = truth + 1  # person ids start at 1
         n_exact = min(args.queries, args.exact_queries if size > 100_000 else args.queries)
         load.mark()
-        exact_times, exact_nearest = identify_all(probes[:n_exact], args.warmup)
+        exact_times, exact_nearest = exact_identify_all(probes[:n_exact], args.warmup)
         load_exact = load1()
-        build_s = build_index(definition, args.maintenance_work_mem)
-        load_build = load1()
         hnsw_times, hnsw_nearest = identify_all(probes, args.warmup)
         load_hnsw = load.mark()
         exact_summary, hnsw_summary = summary_ms(exact_times), summary_ms(hnsw_times)
@@ -259,7 +333,9 @@ def run(args) -> dict:
             "index_used": uses_index(probes[0]),
             "index_mb": relation_mb(INDEX),
             "table_mb": relation_mb("recognition_faceembedding", total=True),
-            "load_s": round(load_s, 1),
+            "load_s": load_s,
+            "made_earlier": reused,
+            "made": meta.get("made"),
             "people": size // args.per_identity,
             "load1": {"exact": load_exact, "build": load_build, "hnsw": load_hnsw},
         }
@@ -319,13 +395,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--maintenance-work-mem", default="1GB", help="for the index build")
     parser.add_argument("--keep", action="store_true", help="keep the bench database (not the dev one)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="take the rows and index a kept bench database holds, and keep it"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     args.sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s)
     if not args.sizes or args.sizes[0] < args.per_identity:
         parser.error("--sizes must be gallery sizes of at least one identity")
     setup_django()
-    with bench_database(BENCH_DB, keep=args.keep):
+    with bench_database(BENCH_DB, keep=args.keep, reuse=args.reuse):
         figures = run(args)
     rows = [{"n": n, **f} for n, f in figures["search"].items()]
     print_table(
