@@ -222,8 +222,11 @@ def bench_database(name: str, *, keep: bool = False, reuse: bool = False) -> Ite
 
         EmbeddedPostgres.from_settings().ensure_running()
     old_name = connection.settings_dict["NAME"]
-    if reuse and database_exists(name):
-        connection.close()
+    exists = reuse and database_exists(name)
+    connection.close()
+    if connection.pool is not None:
+        connection.close_pool()  # Django's pool is made once per alias: it would keep the configured database
+    if exists:
         connection.settings_dict["NAME"] = name
         call_command("migrate", verbosity=0, interactive=False)
         print(f"reusing bench database {name}", file=sys.stderr)
@@ -236,6 +239,8 @@ def bench_database(name: str, *, keep: bool = False, reuse: bool = False) -> Ite
     finally:
         if keep or reuse:
             connection.close()
+            if connection.pool is not None:
+                connection.close_pool()
             connection.settings_dict["NAME"] = old_name
             print(f"bench database {name} kept", file=sys.stderr)
         else:

@@ -59,10 +59,18 @@ DATABASES = {
     )
 }
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-# 0 under ASGI: Django runs each request's sync code in a thread of its own, and a persistent connection per
-# such thread piled up to 42 connections in one daphne during bench.soak ("too many clients"). Reusing
-# connections safely needs a pool (Django's psycopg "pool" option), which is a measured next step.
+# Connections come from a pool per process (psycopg_pool through Django's "pool" option): under ASGI Django runs
+# each request's sync code in a thread of its own, so persistent per-thread connections (CONN_MAX_AGE) piled up
+# to 42 in one daphne during bench.soak ("too many clients"), while opening a connection for every live frame
+# (password exchange included) cost the websocket ~25 ms at p95. A pool bounds both. DB_POOL_MAX_SIZE=0 turns
+# it off (then CONN_MAX_AGE applies, as for an external pooler such as PgBouncer).
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=8)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+if DB_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "pool", {"min_size": min(2, DB_POOL_MAX_SIZE), "max_size": DB_POOL_MAX_SIZE, "max_idle": 300}
+    )
 
 # Without REDIS_URL: Celery runs tasks in-process (eager) and the channel layer is in memory (one process).
 REDIS_URL = env("REDIS_URL", default="")
@@ -332,6 +340,8 @@ BACKUP_DIR = Path(env("FACESITE_BACKUP_DIR", default=str(VAR_DIR / "backups")))
 # within DB_CONNECT_TIMEOUT_S instead of hanging or failing with a 500; the next request connects afresh.
 DB_CONNECT_TIMEOUT_S = env.int("DB_CONNECT_TIMEOUT_S", default=5)
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DB_CONNECT_TIMEOUT_S)
+if isinstance(DATABASES["default"]["OPTIONS"].get("pool"), dict):
+    DATABASES["default"]["OPTIONS"]["pool"].setdefault("timeout", DB_CONNECT_TIMEOUT_S)  # waiting for a free one
 DB_UNAVAILABLE_RETRY_AFTER_S = env.int("DB_UNAVAILABLE_RETRY_AFTER_S", default=5)
 MIDDLEWARE.insert(1, "facesite.middleware.DatabaseUnavailableMiddleware")  # right after SecurityMiddleware
 

@@ -39,6 +39,19 @@ def pytest_configure(config: pytest.Config) -> None:
         EmbeddedPostgres.from_settings().ensure_running()
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """Before pytest-django creates the test database: Django keeps one connection pool per alias, made on first
+    use and not remade when the test database's NAME replaces the configured one, so a pool opened earlier (a
+    test outside the database that still touched a connection) would send every query to the development
+    database. Close such pools; the next use makes one for the test database."""
+    from django.db import connections
+
+    for connection in connections.all():
+        if getattr(connection, "pool", None) is not None:
+            connection.close_pool()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
