@@ -219,6 +219,8 @@ def live_options(args):
         for k in ("detect_every", "recognize_every", "emotion_every")
         if getattr(args, k) is not None
     }
+    if args.no_defer:
+        overrides["defer_recognition"] = False
     return LiveOptions(**overrides)
 
 
@@ -295,6 +297,8 @@ class PeerProcess:
         for key in ("detect_every", "recognize_every", "emotion_every"):
             if getattr(args, key) is not None:
                 cmd += ["--" + key.replace("_", "-"), str(getattr(args, key))]
+        if args.no_defer:
+            cmd.append("--no-defer")
         self.process = subprocess.Popen(
             cmd, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
         )
@@ -470,6 +474,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--detect-every", type=int, help="LiveOptions override (default: the engine's)")
     parser.add_argument("--recognize-every", type=int)
+    parser.add_argument(
+        "--no-defer", action="store_true", help="recognise on the detection frame (LiveOptions.defer_recognition off)"
+    )
     parser.add_argument("--emotion-every", type=int)
     parser.add_argument("--insightface-root", type=Path, default=REPO_ROOT / "var" / "bench" / "insightface")
     parser.add_argument("--json", type=Path)

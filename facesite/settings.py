@@ -179,6 +179,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # non-file form data; files stre
 # --- live recognition ----------------------------------------------------------------------------------------
 LIVE_DETECT_EVERY = env.int("LIVE_DETECT_EVERY", default=2)  # run detection every N frames; Kalman in between
 LIVE_RECOGNIZE_EVERY = env.int("LIVE_RECOGNIZE_EVERY", default=15)  # re-recognise a confirmed track every N frames
+# Embed and match the faces of a detection frame on the next frame, so no frame carries both (lower p95 latency).
+LIVE_DEFER_RECOGNITION = env.bool("LIVE_DEFER_RECOGNITION", default=True)
 EMOTION_UNCERTAIN_BELOW = env.float("EMOTION_UNCERTAIN_BELOW", default=0.4)  # smoothed confidence
 LIVE_MAX_MESSAGE_BYTES = env.int("LIVE_MAX_MESSAGE_BYTES", default=1024 * 1024)  # one websocket frame
 LIVE_MAX_FRAME_PIXELS = env.int("LIVE_MAX_FRAME_PIXELS", default=1920 * 1080)

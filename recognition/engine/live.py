@@ -6,7 +6,9 @@ A LiveSession does less work per frame without losing faces:
 - a track is recognised when it is new, then only every `recognize_every` frames or when its face has grown
   by `better_face_ratio` (a closer, better view), and its name is the majority of its recognitions, so it
   does not flicker between two people;
-- emotion is classified every `emotion_every` frames per track and smoothed with an exponential moving average.
+- emotion is classified every `emotion_every` frames per track and smoothed with an exponential moving average;
+- the faces a detection frame must recognise are cropped then but embedded and matched on the next frame, which
+  only predicts (`defer_recognition`): the two halves of the work fall on two frames, not one slow frame.
 Matching is not the engine's business: the caller passes a `matcher` that turns embeddings into answers.
 """
 
@@ -57,6 +59,7 @@ class LiveOptions:
     max_age: int = 10
     min_hits: int = 1  # the detectors' precision is high here; a face is shown from its first detection
     iou_threshold: float = 0.3
+    defer_recognition: bool = True  # embed + match on the frame after detection (when detect_every > 1)
 
 
 @dataclass
@@ -76,6 +79,16 @@ class TrackResult:
             "person_id": self.person_id, "score": round(self.score, 3), "confirmed": self.confirmed,
             "emotion": self.emotion, "emotion_confidence": round(self.emotion_confidence, 3),
         }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """Faces cropped on a detection frame, waiting for their embedding and match."""
+
+    frame: np.ndarray
+    frame_index: int
+    faces: list[tuple[int, Detection]]  # (track id, its detection on that frame)
+    aligned: np.ndarray  # (N, 112, 112, 3) crops, in the order of `faces`
 
 
 _NOBODY = object()  # no recognition yet (distinct from None, which is the "unknown" answer)
@@ -128,6 +141,7 @@ class LiveSession:
         self.tracker = SortTracker(max_age=options.max_age, min_hits=options.min_hits,
                                    iou_threshold=options.iou_threshold)  # fmt: skip
         self.memory: dict[int, _TrackMemory] = {}
+        self.pending: _Pending | None = None  # faces cropped on a detection frame, recognised on the next
         self.frame_index = -1
         self.stats = Counter()  # frames, detections, embeddings, emotion_calls: for benchmarks and the page
 
@@ -138,10 +152,15 @@ class LiveSession:
             detections = self.analyzer.detect(frame_bgr)
             self.stats["detections"] += 1
             tracks = self.tracker.update(np.array([d.box for d in detections]).reshape(-1, 4))
-            self._recognize(frame_bgr, tracks, detections)
+            self.pending = self._faces_to_recognize(frame_bgr, detections)
+            if not (self.options.defer_recognition and self.options.detect_every > 1):
+                self._recognize(self.pending)
+                self.pending = None
             self._classify_emotion(frame_bgr, tracks, detections)
         else:
             tracks = self.tracker.predict()
+            self._recognize(self.pending)
+            self.pending = None
         alive = {t.track_id for t in self.tracker.tracks}
         for track_id in list(self.memory):
             if track_id not in alive:
@@ -158,32 +177,40 @@ class LiveSession:
             return True
         return detection.short_side >= self.options.better_face_ratio * memory.face_px_at_recognition
 
-    def _recognize(self, frame: np.ndarray, tracks: list[Track], detections: list[Detection]) -> None:
-        todo: list[tuple[Track, Detection]] = []
+    def _faces_to_recognize(self, frame: np.ndarray, detections: list[Detection]) -> _Pending | None:
+        """The faces of this detection frame whose track needs a recognition, aligned from this frame."""
+        todo: list[tuple[int, Detection]] = []
         for track in self.tracker.tracks:
             if track.detection_index is None:
                 continue
             detection = detections[track.detection_index]
             memory = self.memory.setdefault(track.track_id, _TrackMemory())
             if self._needs_recognition(track, detection, memory):
-                todo.append((track, detection))
+                todo.append((track.track_id, detection))
         if not todo or self.analyzer.embedder is None:
-            return
+            return None
         aligned = np.stack([align_face(frame, d.kps) for _, d in todo])
-        embeddings = self.analyzer.embedder.embed(aligned)
-        self.stats["embeddings"] += len(todo)
-        for (track, detection), match in zip(todo, self.matcher(embeddings), strict=True):
-            memory = self.memory[track.track_id]
+        return _Pending(frame=frame, frame_index=self.frame_index, faces=todo, aligned=aligned)
+
+    def _recognize(self, pending: _Pending | None) -> None:
+        if pending is None:
+            return
+        embeddings = self.analyzer.embedder.embed(pending.aligned)
+        self.stats["embeddings"] += len(pending.faces)
+        for (track_id, detection), match in zip(pending.faces, self.matcher(embeddings), strict=True):
+            memory = self.memory.get(track_id)
+            if memory is None:
+                continue  # the track ended in between
             was_confirmed = memory.confirmed(self.options)
             memory.vote(match, self.options)
-            memory.last_recognized = self.frame_index
+            memory.last_recognized = pending.frame_index
             memory.face_px_at_recognition = detection.short_side
             identity = memory.identity()
             if (not was_confirmed and memory.confirmed(self.options) and identity is not None
                     and identity.known and not memory.announced):  # fmt: skip
                 memory.announced = True
                 if self.on_confirmed is not None:
-                    self.on_confirmed(track.track_id, identity, detection, frame, self._emotion_label(memory)[0])
+                    self.on_confirmed(track_id, identity, detection, pending.frame, self._emotion_label(memory)[0])
 
     # --- emotion ----------------------------------------------------------------------------------------------
     def _classify_emotion(self, frame: np.ndarray, tracks: list[Track], detections: list[Detection]) -> None:

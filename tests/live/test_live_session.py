@@ -93,3 +93,28 @@ def test_video_frames_without_a_face_are_detected_once(settings) -> None:
     finally:
         del video.detector.detect
     assert len(calls) == 1
+
+
+def test_recognition_is_deferred_to_the_frame_after_detection(hamilton_frames, live_analyzer) -> None:
+    """Detection frames crop; the next frame (which only predicts) embeds and matches: no frame does both."""
+    calls = []
+
+    def matcher(embeddings):
+        calls.append(session.frame_index)
+        return nobody(embeddings)
+
+    session = LiveSession(live_analyzer, matcher, LiveOptions(detect_every=2))
+    named_on = None
+    for frame in hamilton_frames[:40]:
+        results = session.process(frame)
+        if named_on is None and any(r.name for r in results):
+            named_on = session.frame_index
+    assert calls, "no face was ever recognised"
+    assert all(index % 2 == 1 for index in calls), f"matched on detection frames: {calls}"
+    assert named_on == calls[0], "a face's answer is shown on the frame it was matched"
+    # with every frame a detection frame there is no frame to defer to: recognised at once
+    calls.clear()
+    session = LiveSession(live_analyzer, matcher, LiveOptions(detect_every=1))
+    for frame in hamilton_frames[:4]:
+        session.process(frame)
+    assert calls and calls[0] == 0
