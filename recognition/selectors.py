@@ -120,8 +120,11 @@ def _gallery_search_sql(model_name: str) -> tuple[str, list]:
 
 def _index_settings(limit: int) -> list[str]:
     """Filters (recycle bin, image status) are applied after the index scan; an iterative scan keeps reading
-    the index until `limit` rows pass them (pgvector >= 0.8), ef_search widens each step."""
-    settings = [f"SET LOCAL hnsw.ef_search = {max(40, int(limit))}"]
+    the index until `limit` rows pass them (pgvector >= 0.8). ef_search (settings.GALLERY_EF_SEARCH, at least
+    `limit`) sets how widely the graph is walked: recall against time."""
+    from django.conf import settings as django_settings
+
+    settings = [f"SET LOCAL hnsw.ef_search = {max(int(django_settings.GALLERY_EF_SEARCH), int(limit))}"]
     if _pgvector_version() >= (0, 8):
         settings.append("SET LOCAL hnsw.iterative_scan = relaxed_order")
     return settings

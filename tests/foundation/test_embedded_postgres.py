@@ -79,3 +79,13 @@ def test_foreign_files_in_the_data_folder_are_never_overwritten(cluster: Embedde
     with pytest.raises(ServiceError, match="not empty"):
         cluster.ensure_running()
     assert keep.read_text() == "user data"
+
+
+def test_shared_buffers_auto_is_a_quarter_of_memory_within_bounds() -> None:
+    from facesite.local.postgres import shared_buffers
+
+    assert shared_buffers("auto", memory_bytes=24 * 2**30) == "6144MB"
+    assert shared_buffers("AUTO", memory_bytes=256 * 2**20) == "128MB"  # never below PostgreSQL's default
+    assert shared_buffers("auto", memory_bytes=128 * 2**30) == "8192MB"  # a big host keeps memory for the rest
+    assert shared_buffers("2GB") == "2GB"
+    assert shared_buffers("auto").endswith("MB")
