@@ -16,13 +16,15 @@ clusters and recall means something; --effective-dim 512 --noise 1.0 is the isot
   4. hnsw: the same probes through the same identify, now on the index (EXPLAIN is checked to say so).
 Probes are fresh noisy samples of enrolled identities. recall_at_1: share of probes whose nearest person
 (Match.candidate_id) through HNSW is the exact search's; accuracy: share whose nearest person is the true one.
-Latency: median and p95 ms per identify call after --warmup calls. Memory: the index's size on disk (what
-PostgreSQL must keep cached for fast queries) and the table's.
+Latency: median and p95 ms per identify call after --warmup calls on probes of their own (a server that has
+been answering has its index in shared_buffers; after a restart give enough to read it in, e.g. 500 at 1M).
+Memory: the index's size on disk (what PostgreSQL must keep cached for fast queries) and the table's.
 Sizes are loaded incrementally (each size's rows extend the previous size's).
 
-The 1M point takes long to make here (load + index build, see RESULTS.md): `--reuse` keeps the bench
-database and, on the next run, takes the rows and index it already holds (made with the same data
-parameters, checked) and reports the load and build times measured when they were made:
+The 1M point takes long to make here (load + index build, see RESULTS.md): `--reuse` keeps its bench
+database (facesite_bench_search_kept, which a run without --reuse never drops) and, on the next run, takes
+the rows and index it already holds (made with the same data parameters, checked) and reports the load and
+build times measured when they were made:
 
     python -m bench search --sizes 1000000 --reuse     # first run: generates and keeps; later runs: queries only
 """
@@ -51,6 +53,7 @@ from bench.harness import (
 )
 
 BENCH_DB = "facesite_bench_search"
+KEPT_DB = "facesite_bench_search_kept"  # --reuse: a separate database, so that a plain run never drops it
 MODEL = "arcface_mbf"
 DIM = 512
 INDEX = "hnsw_arcface_mbf"
@@ -238,7 +241,7 @@ def uses_index(vector: np.ndarray) -> bool:
     return f"Index Scan using {INDEX}" in explain_gallery_search(vector, model_name=MODEL)
 
 
-def exact_identify_all(probes: np.ndarray, warmup: int) -> tuple[list[float], list[int | None]]:
+def exact_identify_all(probes: np.ndarray, warmup: np.ndarray) -> tuple[list[float], list[int | None]]:
     """identify_all with no HNSW index: it is dropped in a transaction that is rolled back afterwards."""
     from django.db import connection, transaction
 
@@ -252,11 +255,11 @@ def exact_identify_all(probes: np.ndarray, warmup: int) -> tuple[list[float], li
     return result
 
 
-def identify_all(probes: np.ndarray, warmup: int) -> tuple[list[float], list[int | None]]:
+def identify_all(probes: np.ndarray, warmup: np.ndarray) -> tuple[list[float], list[int | None]]:
     from recognition.services.matching import DEFAULT_POLICIES, MatchPolicy, identify
 
     policy = MatchPolicy(**DEFAULT_POLICIES["arcface"])
-    for vector in probes[:warmup]:
+    for vector in warmup:
         identify([vector], model_name=MODEL, policy=policy)
     times, nearest = [], []
     for vector in probes:
@@ -268,6 +271,7 @@ def identify_all(probes: np.ndarray, warmup: int) -> tuple[list[float], list[int
 
 
 def run(args) -> dict:
+    from django.conf import settings
     from django.db import connection
 
     gallery = ClusteredGallery(
@@ -285,6 +289,8 @@ def run(args) -> dict:
         pgvector_version = cursor.fetchone()[0]
         cursor.execute("SHOW maintenance_work_mem")
         default_mwm = cursor.fetchone()[0]
+        cursor.execute("SHOW shared_buffers")
+        shared_buffers = cursor.fetchone()[0]
     for size in args.sizes:
         if size < loaded:
             raise BenchSetupError(
@@ -312,9 +318,11 @@ def run(args) -> dict:
         truth_ids = truth + 1  # person ids start at 1
         n_exact = min(args.queries, args.exact_queries if size > 100_000 else args.queries)
         load.mark()
-        exact_times, exact_nearest = exact_identify_all(probes[:n_exact], args.warmup)
+        warm_rng = np.random.default_rng([args.seed, 3, size])  # warm-up probes of their own, never timed
+        warmup = gallery.sample(warm_rng.integers(0, size // args.per_identity, args.warmup), warm_rng)
+        exact_times, exact_nearest = exact_identify_all(probes[:n_exact], warmup[: min(10, args.warmup)])
         load_exact = load1()
-        hnsw_times, hnsw_nearest = identify_all(probes, args.warmup)
+        hnsw_times, hnsw_nearest = identify_all(probes, warmup)
         load_hnsw = load.mark()
         exact_summary, hnsw_summary = summary_ms(exact_times), summary_ms(hnsw_times)
         agree = [h == e for h, e in zip(hnsw_nearest[:n_exact], exact_nearest, strict=True)]
@@ -361,8 +369,9 @@ def run(args) -> dict:
             "maintenance_work_mem": args.maintenance_work_mem,
             "server_default_maintenance_work_mem": default_mwm,
             "index": definition,
-            "search": "selectors.search_gallery via matching.identify (ef_search 64, "
-            "iterative scan relaxed_order), one probe per call",
+            "search": "selectors.search_gallery via matching.identify (ef_search "
+            f"{settings.GALLERY_EF_SEARCH}, iterative scan relaxed_order), one probe per call",
+            "shared_buffers": shared_buffers,
         },
     }
 
@@ -377,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,10000,100000", help="gallery sizes (embeddings), ascending")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--exact-queries", type=int, default=30, help="exact probes for sizes over 100k")
-    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=10, help="untimed searches first (exact: at most 10)")
     parser.add_argument("--per-identity", type=int, default=5)
     parser.add_argument(
         "--noise",
@@ -404,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.sizes or args.sizes[0] < args.per_identity:
         parser.error("--sizes must be gallery sizes of at least one identity")
     setup_django()
-    with bench_database(BENCH_DB, keep=args.keep, reuse=args.reuse):
+    with bench_database(KEPT_DB if args.reuse else BENCH_DB, keep=args.keep, reuse=args.reuse):
         figures = run(args)
     rows = [{"n": n, **f} for n, f in figures["search"].items()]
     print_table(
