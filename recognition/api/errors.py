@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -54,6 +55,10 @@ def _code(exc: exceptions.APIException, detail: Any) -> str:
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler (which also maps Http404 and PermissionDenied), then one JSON shape for every error."""
+    if isinstance(exc, RequestDataTooBig):  # Django's body limit, met while DRF parses: an HTML 400 otherwise
+        from django.conf import settings
+
+        exc = PayloadTooLarge(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # not an API exception: a 500, logged by Django

@@ -10,6 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from recognition.models import FaceImage, PackSettings
+from tests.api.conftest import token_client
 from tests.matching.gallery import enroll_gallery
 
 pytestmark = pytest.mark.django_db
@@ -189,3 +190,14 @@ def test_a_member_verifies_against_themself_only(member, member_client, faces_da
     own = member_client.post(VERIFY, {"image": photo(faces_data, "identities/facerec_obama/4.jpg"),
                                       "person": obama.pk})  # fmt: skip
     assert own.status_code == 200 and own.json()["same"] is True
+
+
+def test_an_oversized_json_body_is_a_json_413(staff, settings):
+    """A JSON body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE gets the API's JSON error, not an HTML page."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = {"display_name": "someone", "notes": "x" * 20_000}
+    for url in ("/api/v1/persons/",):
+        response = token_client(staff).post(url, body, format="json")
+        assert response.status_code == 413, (url, response.status_code, response.content[:200])
+        assert response["Content-Type"].startswith("application/json")
+        assert response.json()["error"] == "too_large" and "10000 bytes" in response.json()["message"]
