@@ -9,7 +9,6 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -18,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.roles import is_operator
 from attendance import selectors
-from attendance.models import AttendanceEvent, Kind, Source
+from attendance.models import Kind, Source
 from attendance.selectors import EventQuery, InvalidQuery
 from audit.models import Action
 from audit.services import Target, record
@@ -147,10 +146,9 @@ def evidence_response(event) -> FileResponse:
 @require_GET
 @login_required
 def evidence(request: HttpRequest, pk: int) -> HttpResponse:
-    """The face crop of one event: for operators and admins, and for the member the event belongs to."""
+    """The face crop of one event: for operators and admins, and for the member the event belongs to. Another
+    member's event is "not found", as in the API: a 403 would tell that it exists."""
     event = selectors.visible_events(request.user).filter(pk=pk).first()
     if event is None:
-        if AttendanceEvent.objects.filter(pk=pk).exists():
-            raise PermissionDenied
         raise Http404("no such event")
     return evidence_response(event)

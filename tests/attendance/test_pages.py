@@ -90,7 +90,7 @@ def test_evidence_is_private(client, people, today_log) -> None:
     url = f"/attendance/evidence/{today_log['bob'].pk}.jpg"
     assert client.get(url).status_code == 302
     client.force_login(people["alice_user"])
-    assert client.get(url).status_code == 403  # someone else's face
+    assert client.get(url).status_code == 404  # someone else's face: not even its existence is told
     assert client.get("/attendance/evidence/999999.jpg").status_code == 404
     for user in (people["bob_user"], people["operator"], people["staff"]):
         client.force_login(user)
