@@ -20,10 +20,10 @@ temporary folder: the platform's data is never touched.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,20 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from bench.harness import REPO_ROOT, bench_database, free_port, percentile
+
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "faces" / "identities"
 BENCH_DB = "facesite_bench_enroll"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 def image_files(data: Path) -> list[Path]:
@@ -156,21 +146,11 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     from django.conf import settings
-    from django.db import connection
 
     worker = None
-    old_name = None
+    databases = contextlib.ExitStack()
     try:
-        if settings.EMBEDDED_POSTGRES:
-            from facesite.local.postgres import EmbeddedPostgres
-
-            EmbeddedPostgres.from_settings().ensure_running()
-        connection.settings_dict["TEST"]["NAME"] = BENCH_DB
-        old_name = connection.settings_dict["NAME"]
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        params = connection.settings_dict
-        database_url = (f"postgres://{params['USER']}:{params['PASSWORD']}@{params['HOST']}:{params['PORT']}/"
-                        f"{params['NAME']}")  # fmt: skip
+        database_url = databases.enter_context(bench_database(BENCH_DB))
 
         from recognition.engine.imageio import decode_image
         from recognition.inference import active_pack, face_analyzer
@@ -263,8 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait()
-        if old_name is not None:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
+        databases.close()
         redis_server.stop()
         shutil.rmtree(root, ignore_errors=True)
 

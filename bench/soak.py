@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -43,23 +44,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from bench.harness import REPO_ROOT, bench_database, free_port, percentile
+
 FACES = REPO_ROOT.parent / "shared" / "data" / "faces"
 BENCH_DB = "facesite_bench_soak"
 SAMPLE_EVERY_S = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
 # --- inputs -------------------------------------------------------------------------------------------------
@@ -342,18 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     from recognition.services import enrollment
 
     children: dict[str, subprocess.Popen] = {}
-    old_name = None
+    databases = contextlib.ExitStack()
     try:
-        if settings.EMBEDDED_POSTGRES:
-            from facesite.local.postgres import EmbeddedPostgres
-
-            EmbeddedPostgres.from_settings().ensure_running()
-        connection.settings_dict["TEST"]["NAME"] = BENCH_DB
-        old_name = connection.settings_dict["NAME"]
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        params = connection.settings_dict
-        database_url = (f"postgres://{params['USER']}:{params['PASSWORD']}@{params['HOST']}:{params['PORT']}/"
-                        f"{params['NAME']}")  # fmt: skip
+        database_url = databases.enter_context(bench_database(BENCH_DB))
         operator = get_user_model().objects.create_superuser(
             "soak", "soak@example.test", "a-long-soak-password"
         )
@@ -494,9 +474,7 @@ def main(argv: list[str] | None = None) -> int:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-        if old_name is not None:
-            connection.close()
-            connection.creation.destroy_test_db(old_name, verbosity=0)
+        databases.close()
         redis_server.stop()
         if args.keep:
             print(f"kept {root} (daphne.log, worker.log, media)", file=sys.stderr)
