@@ -159,7 +159,7 @@ RULES: dict[str, Rule] = {
     "attendance:today": Rule({"GET": (LOGIN, 302, 302, 200, 200)}, why="members go to their history"),
     "attendance:history": Rule({"GET": MEMBERS_ONLY}, hidden_from_other=True),
     "attendance:export": Rule({"GET": MEMBERS_ONLY}, hidden_from_other=True),
-    "attendance:evidence": Rule({"GET": (LOGIN, 200, 403, 200, 200)}, kwargs=event),
+    "attendance:evidence": Rule({"GET": (LOGIN, 200, 404, 200, 200)}, kwargs=event),
     # the REST API
     "v1:api-token": Rule({"GET": same(405), "POST": same(400)}, why="public: a password gets a token"),
     "v1:api-root": Rule({"GET": API_MEMBERS}),
