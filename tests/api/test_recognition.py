@@ -193,11 +193,33 @@ def test_a_member_verifies_against_themself_only(member, member_client, faces_da
 
 
 def test_an_oversized_json_body_is_a_json_413(staff, settings):
-    """A JSON body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE gets the API's JSON error, not an HTML page."""
+    """A JSON body over Django's DATA_UPLOAD_MAX_MEMORY_SIZE gets the API's JSON error, not an HTML page, and
+    nothing is stored: through the WSGI test client and through Django's ASGI handler (as daphne serves it,
+    where the body stream has no limit of its own)."""
+    import json
+
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+    from rest_framework.authtoken.models import Token
+
+    from recognition.models import Person
+
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
     body = {"display_name": "someone", "notes": "x" * 20_000}
-    for url in ("/api/v1/persons/",):
-        response = token_client(staff).post(url, body, format="json")
-        assert response.status_code == 413, (url, response.status_code, response.content[:200])
+    client = token_client(staff)
+    token = Token.objects.get(user=staff).key
+    asgi = async_to_sync(AsyncClient().post)(
+        "/api/v1/persons/",
+        json.dumps(body),
+        content_type="application/json",
+        headers={"Authorization": f"Token {token}"},
+    )
+    wsgi = client.post("/api/v1/persons/", body, format="json")
+    for response in (asgi, wsgi):
+        assert response.status_code == 413, (response.status_code, response.content[:200])
         assert response["Content-Type"].startswith("application/json")
         assert response.json()["error"] == "too_large" and "10000 bytes" in response.json()["message"]
+    assert not Person.objects.filter(display_name="someone").exists()
+    # within the limit the same request is taken
+    body["notes"] = "x" * 100
+    assert client.post("/api/v1/persons/", body, format="json").status_code == 201
