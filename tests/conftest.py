@@ -188,8 +188,12 @@ def _release_test_database(django_db_setup, django_db_blocker) -> Iterator[None]
     yield
     from django.db import connection
 
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    with django_db_blocker.unblock():
+        connection.close()
+        if connection.pool is not None:
+            connection.close_pool()  # pooled connections end cleanly rather than being terminated below
+        with connection._nodb_cursor() as cursor:  # not the test database, not pooled
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                [connection.settings_dict["NAME"]],
+            )
