@@ -26,7 +26,7 @@ class Person(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=4000)  # forms and the API refuse longer
     is_active = models.BooleanField(default=True)
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="in the recycle bin since")
     created_at = models.DateTimeField(auto_now_add=True)

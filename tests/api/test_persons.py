@@ -185,3 +185,13 @@ def test_schema_and_docs_are_served():
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content.lower()
     assert b"cdn.jsdelivr" not in docs.content  # served locally (sidecar): works without internet
+
+
+def test_notes_longer_than_the_limit_are_refused(staff):
+    from tests.api.conftest import token_client
+
+    client = token_client(staff)
+    too_long = client.post("/api/v1/persons/", {"display_name": "ann", "notes": "x" * 4001}, format="json")
+    assert too_long.status_code == 400 and "notes" in too_long.json()["fields"]
+    at_limit = client.post("/api/v1/persons/", {"display_name": "ann", "notes": "x" * 4000}, format="json")
+    assert at_limit.status_code == 201
