@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.harness import write_json
 from recognition.engine.analyzer import FaceAnalyzer
 from recognition.engine.detectors import detector_class
 from recognition.engine.imageio import decode_image
@@ -354,9 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         log=lambda m: print(m, file=sys.stderr),
     )
     print(format_table(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2, sort_keys=True))
+    write_json(args.json, results)
     return 0
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from bench.harness import write_json
 from recognition.engine.emotion import EmotionClassifier
 from recognition.engine.types import EMOTION_LABELS
 
@@ -125,9 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = run(args.data, args.model)
     print(format_table(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+    write_json(args.json, results)
     return 0
 
 

@@ -115,6 +115,7 @@ def print_table(rows: list[dict], columns: list[tuple[str, str, str]], *, file=N
 
 def write_json(path: Path | None, figures: dict) -> None:
     if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(figures, indent=2, default=_plain) + "\n")
         print(f"figures written to {path}", file=sys.stderr)
 

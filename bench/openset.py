@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.accuracy import DEFAULT_DATA, IdentityImage, embed_identities, load_identities
+from bench.harness import write_json
 from recognition.services.calibration import calibrate_arrays
 from recognition.services.matching import DEFAULT_POLICIES, InMemoryGallery, MatchPolicy, match_faces
 
@@ -334,9 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = run(args.data, packs=args.packs, weights=args.weights, splits=args.splits, threads=args.threads)
     print(format_table(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2, sort_keys=True))
+    write_json(args.json, results)
     return 0
 
 

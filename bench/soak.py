@@ -44,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.harness import REPO_ROOT, bench_database, free_port, percentile
+from bench.harness import HAMILTON, REPO_ROOT, bench_database, free_port, percentile, read_frames
 
 FACES = REPO_ROOT.parent / "shared" / "data" / "faces"
 BENCH_DB = "facesite_bench_soak"
@@ -88,21 +88,11 @@ def enrollment_items(files: list[Path], count: int) -> list:
 
 
 def live_frames(limit: int = 250) -> list[bytes]:
+    """The Hamilton clip (640x360) as the JPEG frames a browser sends."""
     import cv2
 
-    capture = cv2.VideoCapture(str(FACES / "video" / "facerec_short_hamilton_clip.mp4"))
-    frames = []
-    while len(frames) < limit:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        scale = 640 / frame.shape[1]
-        frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        frames.append(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes())
-    capture.release()
-    if not frames:
-        raise SystemExit("could not read the Hamilton clip under ../shared/data/faces/video")
-    return frames
+    return [cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes()
+            for frame in read_frames(HAMILTON, (640, 360), limit)]  # fmt: skip
 
 
 def identify_payloads(files: list[Path], count: int = 12) -> list[bytes]:

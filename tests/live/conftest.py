@@ -9,23 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
+from bench.harness import read_frames
 from recognition.engine.imageio import decode_image
 from recognition.engine.live import Match
 from recognition.services.matching import InMemoryGallery, MatchPolicy, match_faces
 
 HAMILTON = "video/facerec_short_hamilton_clip.mp4"
-
-
-def read_frames(path: Path, limit: int = 10_000, size: tuple[int, int] | None = None) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while len(frames) < limit:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.resize(frame, size) if size else frame)
-    capture.release()
-    return frames
 
 
 def write_y4m(frames: list[np.ndarray], path: Path, fps: int = 25) -> Path:

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
+from bench.harness import read_frames
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.live.conftest import read_frames, write_y4m
+from tests.live.conftest import write_y4m
 from tests.live.test_live_socket import enroll_cast
 
 PASSWORD = "a-long-test-password"
