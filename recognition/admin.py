@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from audit.models import Action
 from audit.services import Target, record
+from recognition import selectors
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, PackSettings, Person
 from recognition.services import enrollment, lifecycle
 
@@ -363,20 +364,6 @@ class FaceImageAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
 
 
 # --- embeddings ---------------------------------------------------------------------------------------------
-def embedding_counts() -> list[dict]:
-    """Per embedding model: embeddings, people, and how many a search would look at now."""
-    searchable = Q(face_image__status=Status.ENROLLED, person__deleted_at__isnull=True)
-    return list(
-        FaceEmbedding.objects.values("model_name")
-        .annotate(
-            embeddings=Count("pk"),
-            people=Count("person", distinct=True),
-            searchable=Count("pk", filter=searchable),
-        )  # fmt: skip
-        .order_by("model_name")
-    )
-
-
 @admin.register(FaceEmbedding)
 class FaceEmbeddingAdmin(admin.ModelAdmin):
     list_display = ("pk", "person", "model_name", "model_version", "image", "created_at")
@@ -406,7 +393,8 @@ class FaceEmbeddingAdmin(admin.ModelAdmin):
         return len(embedding.vector)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        return super().changelist_view(request, {**(extra_context or {}), "model_counts": embedding_counts()})
+        counts = selectors.embedding_counts()
+        return super().changelist_view(request, {**(extra_context or {}), "model_counts": counts})
 
 
 # --- enrollment batches -------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from django.db.models import Count, Q
 from pgvector import Vector
 
-from recognition.models import Enrollment, FaceImage
+from recognition.models import Enrollment, FaceEmbedding, FaceImage
 
 
 @dataclass(frozen=True)
@@ -51,16 +51,23 @@ def batch_progress(batch: Enrollment) -> BatchProgress:
 
 
 # --- the gallery -----------------------------------------------------------------------------------------
-# Searchable = an enrolled image of an active person outside the recycle bin; every search and calibration reads
-# this.
-def searchable_embeddings(model_name: str):
-    from recognition.models import FaceEmbedding
+# Searchable = an enrolled image of an active person outside the recycle bin; every search, calibration and count
+# of the gallery reads this.
+SEARCHABLE = Q(face_image__status=FaceImage.Status.ENROLLED, person__deleted_at__isnull=True, person__is_active=True)
 
-    return FaceEmbedding.objects.filter(
-        model_name=model_name,
-        face_image__status=FaceImage.Status.ENROLLED,
-        person__deleted_at__isnull=True,
-        person__is_active=True,
+
+def searchable_embeddings(model_name: str):
+    return FaceEmbedding.objects.filter(SEARCHABLE, model_name=model_name)
+
+
+def embedding_counts() -> list[dict]:
+    """Per embedding model: embeddings, people, and how many a search would look at now."""
+    return list(
+        FaceEmbedding.objects.values("model_name")
+        .annotate(
+            embeddings=Count("pk"), people=Count("person", distinct=True), searchable=Count("pk", filter=SEARCHABLE)
+        )
+        .order_by("model_name")
     )
 
 

@@ -138,3 +138,20 @@ def test_shipped_pack_settings_come_from_the_migration():
         assert (rows[pack].threshold, rows[pack].margin) == (values["threshold"], values["margin"])
     PackSettings.objects.filter(pack="arcface").update(threshold=0.41)
     assert pack_policy("arcface").threshold == 0.41  # the database, not the code defaults, decides
+
+
+def test_embedding_counts_count_what_a_search_would_look_at(gallery):
+    from recognition.selectors import embedding_counts
+
+    rng, people, centres = gallery
+    lifecycle.move_person_to_recycle_bin(people["cat"])
+    Person.objects.filter(pk=people["dan"].pk).update(is_active=False)
+    (arc,) = [row for row in embedding_counts() if row["model_name"] == ARC]
+    assert arc["embeddings"] == 12 and arc["people"] == 4
+    assert arc["searchable"] == 6 == searchable_embeddings_count()
+
+
+def searchable_embeddings_count() -> int:
+    from recognition.selectors import searchable_embeddings
+
+    return searchable_embeddings(ARC).count()
