@@ -99,16 +99,16 @@ def face_analyzer(pack: str | None = None, *, video: bool = False):
     """The process-wide FaceAnalyzer for a pack (the active one by default), built on first use.
 
     Photos retry detection on a padded copy when nothing was found (a tight face crop defeats the detectors);
-    video frames (`video=True`) must not: that would run detection twice on every frame without a face. Both
-    share the same onnxruntime sessions (the factory caches them per model file)."""
+    video frames (`video=True`) must not: that would run detection twice on every frame without a face. The
+    pack's models are built once and both analyzers wrap the same detector, embedder and emotion classifier."""
     from recognition.engine.analyzer import FaceAnalyzer
 
     name = pack or active_pack().name
     with _analyzer_lock:
         if (name, video) not in _analyzers:
-            _analyzers[(name, video)] = FaceAnalyzer.from_pack(
-                name, model_store(), session_factory(), tight_crops="small" if video else "auto"
-            )
+            photo = FaceAnalyzer.from_pack(name, model_store(), session_factory(), tight_crops="auto")
+            _analyzers[(name, False)] = photo
+            _analyzers[(name, True)] = FaceAnalyzer(photo.detector, photo.embedder, photo.emotion, tight_crops="small")
         return _analyzers[(name, video)]
 
 

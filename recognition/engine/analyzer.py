@@ -97,9 +97,8 @@ class FaceAnalyzer:
         spec = packs[pack]
         det_name, emb_name = spec["detector"], spec["embedder"]
         detector = detector_class(det_name)(store.path(det_name), factory, **(detector_options or {}))
-        embedder = embedder_class(emb_name)(
-            store.path(emb_name), factory, name=emb_name, **(embedder_options or {})
-        )
+        embedder_options = {"version": _embedder_version(store, emb_name), **(embedder_options or {})}
+        embedder = embedder_class(emb_name)(store.path(emb_name), factory, name=emb_name, **embedder_options)
         emotion = None
         emo_name = spec.get("emotion")
         if with_emotion and emo_name:
@@ -156,6 +155,16 @@ class FaceAnalyzer:
             for face, emo in zip(faces, self.emotion.classify(image, dets), strict=True):
                 face.emotion = emo
         return faces
+
+
+def _embedder_version(store: Any, name: str) -> str | None:
+    """``name:<first 12 hex of the sha256>`` from the store's manifest, so the model file is not hashed again
+    (ModelStore.verify checks the file against that sha256); None for a store without a manifest (the embedder
+    then hashes the file itself, giving the same string for the same file)."""
+    spec = getattr(store, "spec", None)
+    if spec is None:
+        return None
+    return f"{name}:{spec(name).sha256[:12]}"
 
 
 __all__ = ["Embedder", "EmotionModel", "FaceAnalyzer", "TIGHT_CROP_MODES"]

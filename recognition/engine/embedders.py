@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from recognition.engine.model_store import sha256_of
 
 
 class OnnxEmbedder:
@@ -34,8 +27,9 @@ class OnnxEmbedder:
         path = Path(model_path)
         self.session = session_factory(path)
         self.name = name or self.default_name
-        # Embeddings from different weights are not comparable: the version names the exact file.
-        self.version = version or f"{self.name}:{_file_digest(path)[:12]}"
+        # Embeddings from different weights are not comparable: the version names the exact file. Callers that
+        # know the file's sha256 (FaceAnalyzer.from_pack, from the manifest) pass it; hashing is the fallback.
+        self.version = version or f"{self.name}:{sha256_of(path)[:12]}"
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.output_name = self.session.get_outputs()[0].name
