@@ -114,20 +114,6 @@ class Erasure:
     anonymised: bool
 
 
-def _attendance_on_erasure(person: Person) -> int:
-    """Anonymise the person's attendance, or keep it and drop only its face crops
-    (ATTENDANCE_ANONYMISE_ON_ERASURE). Skipped when the attendance app does not offer it."""
-    try:
-        from attendance import services as attendance
-    except ImportError:
-        return 0
-    if settings.ATTENDANCE_ANONYMISE_ON_ERASURE:
-        anonymise = getattr(attendance, "anonymise_attendance", None)
-        return anonymise(person) if anonymise else 0
-    erase_crops = getattr(attendance, "erase_attendance_evidence", None)
-    return erase_crops(person) if erase_crops else 0
-
-
 def withdraw_consent(user) -> Erasure:
     """Withdraw consent and erase the user's biometric data: every face image file, image row and embedding,
     pending webcam frames, and attendance face crops. Attendance rows are anonymised (the Person goes too)
@@ -141,12 +127,9 @@ def withdraw_consent(user) -> Erasure:
         person = Person.objects.select_for_update().filter(user=user).first()
         images = attendance = 0
         if person is not None:
-            images = person.images.count()
-            attendance = _attendance_on_erasure(person)
-            if anonymise:
-                lifecycle.purge_person(person, actor=user)
-            else:
-                lifecycle.purge_images(person.images.all(), actor=user)
+            # Attendance answers the erasure itself (the person_erasing signal), once, per the same setting.
+            purged = lifecycle.purge_person(person, actor=user, keep_person=not anonymise)
+            images, attendance = purged.images, purged.erased_elsewhere
         record(user, Action.CONSENT_WITHDRAWAL, user, person=getattr(person, "pk", None), images=images,
                attendance=attendance, attendance_anonymised=anonymise)  # fmt: skip
     capture.discard_pending(user)

@@ -12,10 +12,11 @@ class AttendanceConfig(AppConfig):
         people_merging.connect(_on_people_merging, dispatch_uid="attendance-merge")
 
 
-def _on_person_erasing(sender, person, **kwargs) -> None:
+def _on_person_erasing(sender, person, **kwargs) -> int:
+    """Returns the attendance rows anonymised, or the face crops removed from kept rows."""
     from attendance.services import handle_biometric_erasure
 
-    handle_biometric_erasure(person)
+    return handle_biometric_erasure(person)
 
 
 def _on_people_merging(sender, source, target, **kwargs) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -127,15 +128,29 @@ def restore_person(person: Person, *, actor=None) -> None:
                count=len(restored))  # fmt: skip
 
 
-def purge_person(person: Person, *, actor=None) -> None:
-    """Erase a person's biometric data: every image file, image row and embedding, their attendance evidence
-    crops (rows anonymised or kept per setting), then the person."""
+@dataclass(frozen=True)
+class PersonPurge:
+    images: int  # face images purged (files, rows, embeddings)
+    erased_elsewhere: int  # rows other apps erased or anonymised for the person (person_erasing receivers' counts)
+
+
+def purge_person(person: Person, *, actor=None, keep_person: bool = False) -> PersonPurge:
+    """Erase a person's biometric data: every image file, image row and embedding, and what other apps hold
+    of their face (the person_erasing signal: attendance removes its evidence crops and anonymises or keeps its
+    rows per setting), then the person. With `keep_person` the Person stays, a name with no face data.
+
+    A person_erasing receiver may return how many of its rows it erased or anonymised; the counts add up in
+    `erased_elsewhere`."""
     with transaction.atomic():
         target = Target("recognition.person", person.pk, str(person))
-        person_erasing.send(sender=Person, person=person)
+        responses = person_erasing.send(sender=Person, person=person)
         doomed = _purge(person.images.all())
-        person.delete()
-        record(actor, Action.PURGE, target, person=True, images=[i.pk for i in doomed], count=len(doomed))
+        if not keep_person:
+            person.delete()
+        record(actor, Action.PURGE, target, person=not keep_person, images=[i.pk for i in doomed],
+               count=len(doomed))  # fmt: skip
+    erased = sum(result for _, result in responses if isinstance(result, int))
+    return PersonPurge(images=len(doomed), erased_elsewhere=erased)
 
 
 def purge_expired(retention_days: int) -> int:
