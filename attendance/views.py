@@ -7,6 +7,7 @@ import csv
 import dataclasses
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -84,7 +85,7 @@ def history(request: HttpRequest) -> HttpResponse:
         "operator": operator, "me": me, "query": query, "errors": errors, "params": request.GET,
         "summaries": selectors.daily_summaries(request.user, keys), "days_page": keys, "events": events,
         "people": people, "sources": Source.choices, "kinds": Kind.choices,
-        "export_query": "&".join(f"{k}={v}" for k, v in query.as_params().items()),
+        "export_query": urlencode(query.as_params()),
     })  # fmt: skip
 
 

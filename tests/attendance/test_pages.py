@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 
 import pytest
 from django.utils import timezone
@@ -83,6 +85,18 @@ def test_csv_export_page(client, people, today_log) -> None:
         csv.reader(io.StringIO(b"".join(client.get("/attendance/export.csv").streaming_content).decode()))
     )
     assert len(rows) == 1 + 4
+
+
+@pytest.mark.django_db
+def test_history_export_link_keeps_a_time_filter(client, people, today_log) -> None:
+    """The page's CSV link carries the filter, time zone offset included ("+00:00" must not become a space)."""
+    client.force_login(people["operator"])
+    page = client.get("/attendance/history/", {"from": "2025-06-10T08:00:00+00:00", "to": "2025-06-10T10:00:00Z"})
+    link = re.search(r'class="export" href="([^"]+)"', page.content.decode())
+    response = client.get(html.unescape(link.group(1)))
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert {int(r[0]) for r in rows[1:]} == {today_log["alice_old"].pk, today_log["carol_old"].pk}
 
 
 @pytest.mark.django_db
