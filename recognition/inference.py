@@ -106,7 +106,10 @@ def face_analyzer(pack: str | None = None, *, video: bool = False):
     name = pack or active_pack().name
     with _analyzer_lock:
         if (name, video) not in _analyzers:
-            photo = FaceAnalyzer.from_pack(name, model_store(), session_factory(), tight_crops="auto")
+            photo = FaceAnalyzer.from_pack(
+                name, model_store(), session_factory(), tight_crops="auto",
+                emotion_options={"uncertain_below": settings.EMOTION_UNCERTAIN_BELOW},
+            )
             _analyzers[(name, False)] = photo
             _analyzers[(name, True)] = FaceAnalyzer(photo.detector, photo.embedder, photo.emotion, tight_crops="small")
         return _analyzers[(name, video)]

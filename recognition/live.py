@@ -57,7 +57,6 @@ def live_options() -> LiveOptions:
         detect_every=settings.LIVE_DETECT_EVERY,
         recognize_every=settings.LIVE_RECOGNIZE_EVERY,
         defer_recognition=settings.LIVE_DEFER_RECOGNITION,
-        uncertain_below=settings.EMOTION_UNCERTAIN_BELOW,
     )
 
 

@@ -25,6 +25,8 @@ TIGHT_CROP_MODES = ("auto", "small", "always", "never")
 
 
 class EmotionModel(Protocol):
+    uncertain_below: float  # a face whose top probability is lower is labelled "uncertain"
+
     def classify(self, image_bgr: np.ndarray, detections: list[Detection]) -> list[Emotion]: ...
 
 

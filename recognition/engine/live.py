@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recognition.engine.align import align_face
+from recognition.engine.emotion import UNCERTAIN
 from recognition.engine.tracker import SortTracker, Track
 from recognition.engine.types import EMOTION_LABELS, Detection
 
@@ -55,7 +56,6 @@ class LiveOptions:
     vote_hysteresis: float = 0.5
     emotion_every: int = 3
     emotion_alpha: float = 0.35
-    uncertain_below: float = 0.4
     max_age: int = 10
     min_hits: int = 1  # the detectors' precision is high here; a face is shown from its first detection
     iou_threshold: float = 0.3
@@ -237,12 +237,14 @@ class LiveSession:
             memory.last_emotion = self.frame_index
 
     def _emotion_label(self, memory: _TrackMemory) -> tuple[str, float]:
-        """The smoothed emotion and its confidence; "uncertain" below the threshold, "" before any."""
+        """The smoothed emotion and its confidence; "uncertain" below the emotion classifier's threshold (the
+        same one its single-image labels use), "" before any."""
         if memory.emotion_probs is None:
             return "", 0.0
         best = int(np.argmax(memory.emotion_probs))
         confidence = float(memory.emotion_probs[best])
-        return (EMOTION_LABELS[best] if confidence >= self.options.uncertain_below else "uncertain"), confidence
+        certain = confidence >= self.analyzer.emotion.uncertain_below
+        return (EMOTION_LABELS[best] if certain else UNCERTAIN), confidence
 
     # --- output -----------------------------------------------------------------------------------------------
     def _results(self, tracks: list[Track]) -> list[TrackResult]:
