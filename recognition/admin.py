@@ -25,7 +25,7 @@ from audit.models import Action
 from audit.services import Target, record
 from recognition import selectors
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, PackSettings, Person
-from recognition.services import enrollment, lifecycle
+from recognition.services import enrollment, lifecycle, matching
 
 Status = FaceImage.Status
 THUMBS_PER_PERSON = 4
@@ -523,10 +523,10 @@ class PackSettingsAdmin(admin.ModelAdmin):
 
     @admin.display(description="embeddings of its embedder")
     def gallery_embeddings(self, settings_row: PackSettings) -> int | str:
-        from recognition.engine.model_store import PACKS
-
-        embedder = PACKS.get(settings_row.pack, {}).get("embedder")
-        return FaceEmbedding.objects.filter(model_name=embedder).count() if embedder else "-"
+        try:
+            return FaceEmbedding.objects.filter(model_name=matching.pack_model_name(settings_row.pack)).count()
+        except ValueError:  # a pack this version does not know
+            return "-"
 
     def save_model(self, request: HttpRequest, obj: PackSettings, form, change: bool) -> None:
         obj.updated_by = request.user

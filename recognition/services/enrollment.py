@@ -268,25 +268,13 @@ def process_face_image(image_id: int, analyzer, gate: QualityGate | None = None)
         )
         if image is None:
             return None
-        try:
-            with image.file.open("rb") as stream:
-                pixels = decode_image(stream.read())
-            faces = analyzer.analyze(pixels, emotion=False)
-        except FileNotFoundError:
-            return _reject(image, "the stored file is missing")
-        except InvalidImage as exc:
-            return _reject(image, str(exc))
-        except Exception as exc:  # a model error on one image must not leave it (and its batch) pending forever
-            log.exception("analysing face image %s failed", image_id)
-            return _reject(image, f"analysis failed ({type(exc).__name__}: {exc})")
+        faces = analyse_stored_image(image, analyzer)
+        if isinstance(faces, str):
+            return _reject(image, faces)
         chosen = gate.choose(faces)
         if isinstance(chosen, str):
             return _reject(image, chosen)
-        FaceEmbedding.objects.get_or_create(
-            face_image=image,
-            model_name=embedder.name,
-            defaults={"person_id": image.person_id, "vector": chosen.embedding, "model_version": embedder.version},
-        )
+        store_embedding(image, embedder, chosen.embedding)
         image.status = FaceImage.Status.ENROLLED
         image.reject_reason = ""
         image.quality = _quality_dict(chosen)
@@ -294,6 +282,31 @@ def process_face_image(image_id: int, analyzer, gate: QualityGate | None = None)
         image.processed_at = timezone.now()
         image.save(update_fields=["status", "reject_reason", "quality", "face_box", "processed_at"])
         return image.status
+
+
+def analyse_stored_image(image: FaceImage, analyzer) -> list[Face] | str:
+    """The faces in an image's stored file, or why there are none to be had (a missing or undecodable file, a
+    model error: one image must never stall its batch or a re-embedding)."""
+    try:
+        with image.file.open("rb") as stream:
+            pixels = decode_image(stream.read())
+        return analyzer.analyze(pixels, emotion=False)
+    except FileNotFoundError:
+        return "the stored file is missing"
+    except InvalidImage as exc:
+        return str(exc)
+    except Exception as exc:
+        log.exception("analysing face image %s with %s failed", image.pk, analyzer.embedder.name)
+        return f"analysis failed ({type(exc).__name__}: {exc})"
+
+
+def store_embedding(image: FaceImage, embedder, vector) -> None:
+    """The image's embedding by `embedder` (kept as it is if one exists already)."""
+    FaceEmbedding.objects.get_or_create(
+        face_image=image,
+        model_name=embedder.name,
+        defaults={"person_id": image.person_id, "vector": vector, "model_version": embedder.version},
+    )
 
 
 def _reject(image: FaceImage, reason: str) -> str:

@@ -210,11 +210,12 @@ class InMemoryGallery:
 
 # --- the database side --------------------------------------------------------------------------------------
 def pack_model_name(pack: str) -> str:
-    """The embedding model whose vectors a pack's gallery holds (FaceEmbedding.model_name)."""
+    """The embedding model whose vectors a pack's gallery holds (FaceEmbedding.model_name); ValueError for an
+    unknown pack."""
     from recognition.engine.model_store import PACKS
 
     if pack not in PACKS:
-        raise KeyError(f"unknown model pack {pack!r}; known: {sorted(PACKS)}")
+        raise ValueError(f"unknown model pack {pack!r}; known packs: {', '.join(sorted(PACKS))}")
     return PACKS[pack]["embedder"]
 
 

@@ -30,22 +30,15 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import Target, record
-from recognition.engine.imageio import InvalidImage, decode_image
-from recognition.engine.model_store import PACKS
+from recognition.engine.tracker import iou_matrix
 from recognition.models import FaceEmbedding, FaceImage, PackSettings
-from recognition.services.matching import DEFAULT_POLICIES
+from recognition.services.enrollment import analyse_stored_image, store_embedding
+from recognition.services.matching import DEFAULT_POLICIES, pack_model_name
 
 log = logging.getLogger("recognition.reembed")
 
 ERRORS_KEY = "embed_errors"  # FaceImage.quality[ERRORS_KEY][model_name] = why that model has no embedding
 MIN_IOU = 0.3  # the new detector's face must overlap the face enrolled before at least this much
-
-
-def pack_model(pack: str) -> str:
-    """The embedding model a pack uses; ValueError for an unknown pack."""
-    if pack not in PACKS:
-        raise ValueError(f"unknown model pack {pack!r}; known packs: {', '.join(sorted(PACKS))}")
-    return PACKS[pack]["embedder"]
 
 
 def eligible_images() -> QuerySet[FaceImage]:
@@ -99,7 +92,7 @@ class ReembedProgress:
 
 def reembed_progress(pack: str) -> ReembedProgress:
     """How far the gallery is embedded with a pack's model, read from the rows themselves."""
-    model_name = pack_model(pack)
+    model_name = pack_model_name(pack)
     images = eligible_images()
     embedded = images.filter(_has_embedding(model_name))
     failed = images.filter(~_has_embedding(model_name)).filter(_failed_q(model_name))
@@ -144,7 +137,7 @@ def prepare_reembed(pack: str, started_by=None, *, threshold: float | None = Non
                     margin: float | None = None) -> None:  # fmt: skip
     """What start_reembed does before it queues: check the pack, store its match settings, clear the failures
     an earlier run recorded for its model (they are tried again). The CLI calls it, then runs the job here."""
-    model_name = pack_model(pack)
+    model_name = pack_model_name(pack)
     with transaction.atomic():
         row = PackSettings.objects.select_for_update().filter(pack=pack).first()
         previous = None if row is None else {"threshold": row.threshold, "margin": row.margin}
@@ -195,7 +188,7 @@ def reembed_step(
     """Body of the `reembed_pack` task: embed the next chunk of missing images, then queue the next step, or,
     when nothing is missing, switch the active pack. With queue_next False (eager mode, the CLI) it loops
     in-process instead of queueing itself."""
-    model_name = pack_model(pack)
+    model_name = pack_model_name(pack)
     if analyzer.embedder.name != model_name:
         raise ValueError(f"the analyzer embeds with {analyzer.embedder.name}, pack {pack!r} needs {model_name}")
     size = max(1, chunk_size or settings.ENROLL_CHUNK_SIZE)
@@ -229,27 +222,14 @@ def reembed_image(image_id: int, analyzer) -> str | None:
         image = eligible_images().select_for_update(skip_locked=True).filter(pk=image_id).first()
         if image is None or FaceEmbedding.objects.filter(face_image=image, model_name=model_name).exists():
             return None
-        try:
-            with image.file.open("rb") as stream:
-                pixels = decode_image(stream.read())
-            faces = analyzer.analyze(pixels, emotion=False)
-        except FileNotFoundError:
-            return _fail(image, model_name, "the stored file is missing")
-        except InvalidImage as exc:
-            return _fail(image, model_name, str(exc))
-        except Exception as exc:  # a model error on one image must not stall the whole job
-            log.exception("re-embedding image %s with %s failed", image_id, model_name)
-            return _fail(image, model_name, f"analysis failed ({type(exc).__name__}: {exc})")
+        faces = analyse_stored_image(image, analyzer)
+        if isinstance(faces, str):
+            return _fail(image, model_name, faces)
         face = _same_face(faces, image.face_box)
         if face is None or face.embedding is None:
             found = f"{len(faces)} face(s) found, none where the enrolled face is" if faces else "no face found"
             return _fail(image, model_name, found)
-        FaceEmbedding.objects.get_or_create(
-            face_image=image,
-            model_name=model_name,
-            defaults={"person_id": image.person_id, "vector": face.embedding,
-                      "model_version": analyzer.embedder.version},
-        )  # fmt: skip
+        store_embedding(image, analyzer.embedder, face.embedding)
         return "embedded"
 
 
@@ -259,16 +239,9 @@ def _same_face(faces: list, face_box: list | None):
         return None
     if not face_box:
         return max(faces, key=lambda f: f.quality.face_px)
-    best = max(faces, key=lambda f: _iou(np.asarray(f.box, dtype=np.float64), np.asarray(face_box, np.float64)))
-    return best if _iou(np.asarray(best.box, dtype=np.float64), np.asarray(face_box, np.float64)) >= MIN_IOU else None
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
+    overlaps = iou_matrix(np.array([f.box for f in faces], dtype=np.float64), np.array([face_box], np.float64))[:, 0]
+    best = int(np.argmax(overlaps))
+    return faces[best] if overlaps[best] >= MIN_IOU else None
 
 
 def _fail(image: FaceImage, model_name: str, reason: str) -> str:
@@ -282,7 +255,7 @@ def _fail(image: FaceImage, model_name: str, reason: str) -> str:
 def finish_reembed_if_complete(pack: str, *, allow_failures: bool = False, started_by_id: int | None = None) -> bool:
     """Make `pack` the active pack if every eligible image has its embedding (or, with allow_failures, a
     recorded failure). One transaction: the rows are locked, the check is repeated, then the flags change."""
-    model_name = pack_model(pack)
+    model_name = pack_model_name(pack)
     with transaction.atomic():
         rows = {row.pack: row for row in PackSettings.objects.select_for_update().order_by("pk")}
         target = rows.get(pack)
@@ -307,6 +280,6 @@ def finish_reembed_if_complete(pack: str, *, allow_failures: bool = False, start
 
 
 __all__ = [
-    "ReembedProgress", "eligible_images", "finish_reembed_if_complete", "missing_images", "pack_model",
+    "ReembedProgress", "eligible_images", "finish_reembed_if_complete", "missing_images",
     "prepare_reembed", "reembed_image", "reembed_progress", "reembed_step", "start_reembed",
 ]  # fmt: skip
