@@ -89,6 +89,21 @@ def dynamic_letterbox(image: np.ndarray, input_size: int, stride: int = 32) -> L
     return letterbox(image, canvas_w, canvas_h)
 
 
+def to_blob(
+    canvas: np.ndarray,
+    *,
+    scale: float = 1.0,
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    swap_rb: bool = False,
+) -> np.ndarray:
+    """HxWx3 uint8 canvas -> contiguous 1x3xHxW float32 blob of (pixel - mean) * scale, with the red and blue
+    channels swapped first when ``swap_rb`` (``mean`` is then in RGB order).
+
+    One pass of cv2.dnn.blobFromImage, the same values as numpy's cast, subtract, scale, transpose and copy
+    (bit for bit, or within 1 ulp for a scale such as 1/255) at a fraction of the time on every frame."""
+    return cv2.dnn.blobFromImage(canvas, scalefactor=scale, mean=mean, swapRB=swap_rb, crop=False)
+
+
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
     """Greedy non-maximum suppression; returns kept indices, best score first."""
     if len(boxes) == 0:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from recognition.engine.detectors.base import OnnxDetector, as_bgr, dynamic_letterbox, finalize
+from recognition.engine.detectors.base import OnnxDetector, as_bgr, dynamic_letterbox, finalize, to_blob
 from recognition.engine.types import Detection
 
-_MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
+_MEAN_BGR = (104.0, 117.0, 123.0)
 _STRIDES = (8, 16, 32)
 _MIN_SIZES = ((16, 32), (64, 128), (256, 512))
 _VARIANCES = (0.1, 0.2)
@@ -49,8 +49,7 @@ class RetinaFace(OnnxDetector):
     def detect(self, image_bgr: np.ndarray, *, max_faces: int = 0, min_size: float = 0) -> list[Detection]:
         image = as_bgr(image_bgr)
         lb = dynamic_letterbox(image, self.input_size)
-        blob = lb.canvas.astype(np.float32) - _MEAN_BGR
-        blob = np.ascontiguousarray(blob.transpose(2, 0, 1)[None])
+        blob = to_blob(lb.canvas, mean=_MEAN_BGR)
         outputs = self.session.run(self.output_names, {self.input_name: blob})
         by_name = dict(zip(self.output_names, outputs, strict=True))
         loc, conf, landms = by_name["loc"][0], by_name["conf"][0], by_name["landmarks"][0]

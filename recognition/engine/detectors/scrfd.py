@@ -7,7 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from recognition.engine.detectors.base import OnnxDetector, as_bgr, dynamic_letterbox, finalize, letterbox
+from recognition.engine.detectors.base import (
+    OnnxDetector,
+    as_bgr,
+    dynamic_letterbox,
+    finalize,
+    letterbox,
+    to_blob,
+)
 from recognition.engine.types import Detection
 
 
@@ -47,8 +54,7 @@ class SCRFD(OnnxDetector):
         else:
             lb = dynamic_letterbox(image, self.input_size)
         canvas = lb.canvas
-        blob = (canvas[:, :, ::-1].astype(np.float32) - 127.5) / 128.0
-        blob = np.ascontiguousarray(blob.transpose(2, 0, 1)[None])
+        blob = to_blob(canvas, scale=1 / 128.0, mean=(127.5, 127.5, 127.5), swap_rb=True)
         outs = self.session.run(self.output_names, {self.input_name: blob})
         ch, cw = canvas.shape[:2]
         all_boxes, all_scores, all_kps = [], [], []

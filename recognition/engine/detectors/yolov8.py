@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recognition.engine.detectors.base import OnnxDetector, as_bgr, finalize, letterbox
+from recognition.engine.detectors.base import OnnxDetector, as_bgr, finalize, letterbox, to_blob
 from recognition.engine.types import Detection
 
 _CHANNELS = 4 + 1 + 15
@@ -46,8 +46,7 @@ class YOLOv8Face(OnnxDetector):
     def detect(self, image_bgr: np.ndarray, *, max_faces: int = 0, min_size: float = 0) -> list[Detection]:
         image = as_bgr(image_bgr)
         lb = letterbox(image, *self.size, center=True, fill=114)
-        blob = lb.canvas[:, :, ::-1].astype(np.float32) / 255.0
-        blob = np.ascontiguousarray(blob.transpose(2, 0, 1)[None])
+        blob = to_blob(lb.canvas, scale=1 / 255.0, swap_rb=True)
         (output,) = self.session.run([self.output_name], {self.input_name: blob})
         boxes, scores, kps = self.decode(output)
         if len(scores) == 0:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recognition.engine.detectors.base import OnnxDetector, as_bgr, finalize, letterbox
+from recognition.engine.detectors.base import OnnxDetector, as_bgr, finalize, letterbox, to_blob
 from recognition.engine.types import Detection
 
 
@@ -40,7 +40,7 @@ class YuNet(OnnxDetector):
     def detect(self, image_bgr: np.ndarray, *, max_faces: int = 0, min_size: float = 0) -> list[Detection]:
         image = as_bgr(image_bgr)
         lb = letterbox(image, *self.size)
-        blob = np.ascontiguousarray(lb.canvas.astype(np.float32).transpose(2, 0, 1)[None])
+        blob = to_blob(lb.canvas)
         outputs = self.session.run(self.output_names, {self.input_name: blob})
         by_name = dict(zip(self.output_names, outputs, strict=True))
         width, height = self.size
