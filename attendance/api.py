@@ -20,10 +20,10 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.routers import BaseRouter
 
-from attendance import selectors
+from attendance import selectors, services
 from attendance.models import AttendanceEvent, Kind, Source
+from attendance.responses import csv_filename, csv_response, evidence_response
 from attendance.selectors import EventQuery, InvalidQuery
-from attendance.views import csv_filename, csv_response, evidence_response, record_export
 
 
 class AttendanceEventSerializer(serializers.ModelSerializer):
@@ -136,7 +136,7 @@ class AttendanceEventViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
     def export(self, request: Request):
         events = self.get_queryset().order_by("at", "pk")
-        record_export(request.user, self.query(), "api")
+        services.record_export(request.user, self.query(), "api")
         return csv_response(selectors.csv_rows(events), csv_filename(self.query()))
 
     @extend_schema(

@@ -1,4 +1,5 @@
-"""Writes of the attendance domain: record a presence, anonymise or erase evidence, expire old crops."""
+"""Writes of the attendance domain: record a presence, anonymise or erase evidence, expire old crops, and
+record a data export in the audit log."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.roles import is_operator
 from attendance import rules
 from attendance.models import AttendanceEvent, Source
+from attendance.selectors import EventQuery
+from audit.models import Action
+from audit.services import Target, record
 from recognition.models import Person
 
 log = logging.getLogger("attendance")
@@ -210,12 +215,15 @@ def purge_expired_evidence(*, now: datetime | None = None) -> int:
     removed = _delete_evidence_files(events)
     events.update(evidence="")
     if removed:
-        from audit.models import Action
-        from audit.services import Target, record
-
         record(None, Action.ERASE, Target("attendance.attendanceevent", label="face crops"), crops=removed,
                reason=f"older than {days} days (EVIDENCE_RETENTION_DAYS)")  # fmt: skip
     return removed
+
+
+def record_export(user, query: EventQuery, via: str) -> None:
+    """Attendance leaving the site as a file is a data export: the audit log says who took which events."""
+    record(user, Action.DATA_EXPORT, Target("attendance.attendanceevent", label="attendance CSV"),
+           filters=query.as_params(), own_only=not is_operator(user), via=via)  # fmt: skip
 
 
 def move_attendance(source: Person, target: Person) -> int:

@@ -3,7 +3,6 @@ their own), CSV export, and the evidence crops, which only staff/operators and t
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 from collections.abc import Callable
 from functools import wraps
@@ -11,20 +10,18 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.roles import is_operator
-from attendance import selectors
+from attendance import selectors, services
 from attendance.models import Kind, Source
+from attendance.responses import csv_filename, csv_response, evidence_response
 from attendance.selectors import EventQuery, InvalidQuery
-from audit.models import Action
-from audit.services import Target, record
 from recognition.models import Person
 
-PRIVATE = "private, no-store"
 EVENTS_PER_PAGE = 50
 SUMMARIES_PER_PAGE = 50
 TODAY_EVENTS = 100
@@ -89,29 +86,6 @@ def history(request: HttpRequest) -> HttpResponse:
     })  # fmt: skip
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_response(rows, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = PRIVATE
-    return response
-
-
-def csv_filename(query: EventQuery) -> str:
-    start, end = query.at_from or query.date_from, query.at_to or query.date_to
-    span = "-".join(v.strftime("%Y%m%d") for v in (start, end) if v) or timezone.localdate().strftime(
-        "%Y%m%d"
-    )
-    return f"attendance-{span}.csv"
-
-
 @require_GET
 @login_required
 def export_csv(request: HttpRequest) -> HttpResponse:
@@ -121,27 +95,8 @@ def export_csv(request: HttpRequest) -> HttpResponse:
             "; ".join(f"{k}: {v}" for k, v in errors.items()), status=400, content_type="text/plain"
         )
     found = selectors.events(request.user, query).order_by("at", "pk")
-    record_export(request.user, query, "page")
+    services.record_export(request.user, query, "page")
     return csv_response(selectors.csv_rows(found), csv_filename(query))
-
-
-def record_export(user, query: EventQuery, via: str) -> None:
-    """Attendance leaving the site as a file is a data export: the audit log says who took which events."""
-    record(user, Action.DATA_EXPORT, Target("attendance.attendanceevent", label="attendance CSV"),
-           filters=query.as_params(), own_only=not is_operator(user), via=via)  # fmt: skip
-
-
-def evidence_response(event) -> FileResponse:
-    if not event.evidence:
-        raise Http404("no evidence kept for this event")
-    try:
-        handle = event.evidence.open("rb")
-    except FileNotFoundError:
-        raise Http404("the evidence file is gone") from None
-    response = FileResponse(handle, content_type="image/jpeg")
-    response["Cache-Control"] = PRIVATE
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @require_GET
