@@ -9,7 +9,6 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.text import slugify
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -110,19 +109,11 @@ class PersonViewSet(viewsets.ModelViewSet):
         return people
 
     def perform_create(self, serializer) -> None:
-        name = serializer.validated_data["display_name"]
-        existing = Person.objects.filter(slug=slugify(name, allow_unicode=True)[:200]).first()
-        if existing is not None:
-            where = " (in the recycle bin: POST its restore/)" if existing.in_recycle_bin else ""
-            raise ValidationError(
-                {"display_name": [f"A person with this name exists: id {existing.pk}{where}."]}
-            )
-        person = enrollment.person_for_name(name)
-        extra = {k: v for k, v in serializer.validated_data.items() if k != "display_name"}
-        for key, value in extra.items():
-            setattr(person, key, value)
-        if extra:
-            person.save(update_fields=[*extra, "updated_at"])
+        fields = dict(serializer.validated_data)
+        try:
+            person = enrollment.create_person(fields.pop("display_name"), **fields)
+        except enrollment.PersonExists as exc:
+            raise ValidationError({"display_name": [str(exc)]}) from None
         serializer.instance = self.get_queryset().get(pk=person.pk)
 
     def perform_destroy(self, instance: Person) -> None:

@@ -46,12 +46,33 @@ def upload_limits() -> UploadLimits:
 
 
 # --- people -----------------------------------------------------------------------------------------------------
-def person_for_name(display_name: str) -> Person:
-    """The person with this name (by slug), created when new; a person in the recycle bin comes back."""
+class PersonExists(ValueError):
+    def __init__(self, person: Person) -> None:
+        self.person = person
+        where = " (in the recycle bin: POST its restore/)" if person.in_recycle_bin else ""
+        super().__init__(f"A person with this name exists: id {person.pk}{where}.")
+
+
+def _name_and_slug(display_name: str) -> tuple[str, str]:
+    """People are told apart by the slug of their name; a name with no slug-able letters gets a digest."""
     name = " ".join(display_name.split())[:200]
     if not name:
         raise ValueError("a person needs a name")
-    slug = slugify(name, allow_unicode=True)[:200] or "person-" + hashlib.sha256(name.encode()).hexdigest()[:10]
+    return name, slugify(name, allow_unicode=True)[:200] or "person-" + hashlib.sha256(name.encode()).hexdigest()[:10]
+
+
+def create_person(display_name: str, **fields) -> Person:
+    """A new person (PersonExists when the name is taken, also by someone in the recycle bin)."""
+    name, slug = _name_and_slug(display_name)
+    existing = Person.objects.filter(slug=slug).first()
+    if existing is not None:
+        raise PersonExists(existing)
+    return Person.objects.create(display_name=name, slug=slug, **fields)
+
+
+def person_for_name(display_name: str) -> Person:
+    """The person with this name (by slug), created when new; a person in the recycle bin comes back."""
+    name, slug = _name_and_slug(display_name)
     person, created = Person.objects.get_or_create(slug=slug, defaults={"display_name": name})
     if not created and person.deleted_at is not None:
         person.deleted_at = None

@@ -195,3 +195,14 @@ def test_notes_longer_than_the_limit_are_refused(staff):
     assert too_long.status_code == 400 and "notes" in too_long.json()["fields"]
     at_limit = client.post("/api/v1/persons/", {"display_name": "ann", "notes": "x" * 4000}, format="json")
     assert at_limit.status_code == 201
+
+
+def test_a_name_without_letters_for_a_slug_is_still_one_person(staff):
+    from tests.api.conftest import token_client
+
+    client = token_client(staff)
+    first = client.post("/api/v1/persons/", {"display_name": "???"}, format="json")
+    assert first.status_code == 201, first.content
+    again = client.post("/api/v1/persons/", {"display_name": "???"}, format="json")
+    assert again.status_code == 400 and f"id {first.json()['id']}" in again.json()["message"]
+    assert Person.objects.filter(display_name="???").count() == 1
