@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -13,6 +12,7 @@ from recognition.engine.align import align_face
 from recognition.engine.detectors import Detector, detector_class
 from recognition.engine.detectors.base import as_bgr, pad_image, shift_detections
 from recognition.engine.embedders import embedder_class
+from recognition.engine.emotion import EmotionClassifier
 from recognition.engine.quality import assess
 from recognition.engine.types import Detection, Emotion, Face
 
@@ -111,8 +111,7 @@ class FaceAnalyzer:
                     "pack %s: emotion model %s not available (%s); emotion disabled", pack, emo_name, exc
                 )
             else:
-                module = importlib.import_module("recognition.engine.emotion")
-                emotion = module.EmotionClassifier(emo_path, factory, **(emotion_options or {}))
+                emotion = EmotionClassifier(emo_path, factory, **(emotion_options or {}))
         return cls(detector, embedder, emotion, **opts)
 
     def detect(self, image_bgr: np.ndarray, *, max_faces: int = 0, min_size: float = 0) -> list[Detection]:
@@ -147,7 +146,7 @@ class FaceAnalyzer:
             return []
         aligned = [align_face(image, d.kps) for d in dets]
         faces = [
-            Face(detection=d, quality=assess(image, d, a), aligned=a)
+            Face(detection=d, quality=assess(d, a), aligned=a)
             for d, a in zip(dets, aligned, strict=True)
         ]
         if embed and self.embedder is not None:

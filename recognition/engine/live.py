@@ -156,7 +156,7 @@ class LiveSession:
             if not (self.options.defer_recognition and self.options.detect_every > 1):
                 self._recognize(self.pending)
                 self.pending = None
-            self._classify_emotion(frame_bgr, tracks, detections)
+            self._classify_emotion(frame_bgr, detections)
         else:
             tracks = self.tracker.predict()
             self._recognize(self.pending)
@@ -168,7 +168,7 @@ class LiveSession:
         return self._results(tracks)
 
     # --- identity ---------------------------------------------------------------------------------------------
-    def _needs_recognition(self, track: Track, detection: Detection, memory: _TrackMemory) -> bool:
+    def _needs_recognition(self, detection: Detection, memory: _TrackMemory) -> bool:
         if not memory.votes:
             return True
         if not memory.confirmed(self.options):
@@ -185,7 +185,7 @@ class LiveSession:
                 continue
             detection = detections[track.detection_index]
             memory = self.memory.setdefault(track.track_id, _TrackMemory())
-            if self._needs_recognition(track, detection, memory):
+            if self._needs_recognition(detection, memory):
                 todo.append((track.track_id, detection))
         if not todo or self.analyzer.embedder is None:
             return None
@@ -213,7 +213,7 @@ class LiveSession:
                     self.on_confirmed(track_id, identity, detection, pending.frame, self._emotion_label(memory)[0])
 
     # --- emotion ----------------------------------------------------------------------------------------------
-    def _classify_emotion(self, frame: np.ndarray, tracks: list[Track], detections: list[Detection]) -> None:
+    def _classify_emotion(self, frame: np.ndarray, detections: list[Detection]) -> None:
         emotion_model = self.analyzer.emotion
         if emotion_model is None:
             return

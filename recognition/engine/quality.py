@@ -49,7 +49,7 @@ def head_pose(kps: np.ndarray) -> tuple[float, float]:
     return yaw, pitch
 
 
-def assess(image_bgr: np.ndarray, detection: Detection, aligned: np.ndarray) -> Quality:
+def assess(detection: Detection, aligned: np.ndarray) -> Quality:
     """Face size, sharpness, pose and brightness of one detected face (``aligned`` is its 112x112 crop)."""
     gray = cv2.cvtColor(aligned, cv2.COLOR_BGR2GRAY) if aligned.ndim == 3 else aligned
     blur = float(cv2.Laplacian(gray, cv2.CV_64F).var())

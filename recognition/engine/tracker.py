@@ -65,17 +65,12 @@ class _KalmanBox:
     def update(self, box: np.ndarray) -> None:
         self.kf.update(_to_z(box))
 
-    @property
-    def box(self) -> np.ndarray:
-        return _to_box(self.kf.x)
-
 
 @dataclass
 class Track:
     track_id: int
     box: np.ndarray
     hits: int = 1  # matched detections in a row
-    age: int = 0  # frames since creation
     misses: int = 0  # frames since the last matched detection
     detection_index: int | None = None  # which detection matched this frame (None: predicted)
     _filter: _KalmanBox = field(repr=False, default=None)  # type: ignore[assignment]
@@ -98,7 +93,6 @@ class SortTracker:
     def _predict_all(self) -> None:
         for track in self.tracks:
             track.box = track._filter.predict()
-            track.age += 1
             track.detection_index = None
 
     def update(self, boxes: np.ndarray) -> list[Track]:

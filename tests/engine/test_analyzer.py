@@ -249,8 +249,8 @@ def test_quality_on_frontal_and_turned_faces(scrfd, astronaut, faces_data):
     (right,) = analyzer.analyze(np.ascontiguousarray(turned[:, ::-1]), embed=False)
     assert left.quality.yaw < -20 and right.quality.yaw > 20
 
-    blurred = assess(astronaut, face.detection, cv2.GaussianBlur(face.aligned, (0, 0), 3))
-    darker = assess(astronaut, face.detection, (face.aligned * 0.4).astype(np.uint8))
+    blurred = assess(face.detection, cv2.GaussianBlur(face.aligned, (0, 0), 3))
+    darker = assess(face.detection, (face.aligned * 0.4).astype(np.uint8))
     assert blurred.blur < q.blur / 3
     assert darker.brightness < q.brightness * 0.5
 

@@ -20,7 +20,6 @@ class Detector(Protocol):
         ...
 
 
-@dataclass(frozen=True)
 class OnnxDetector:
     """What every ONNX face detector here shares: its session (made once by the factory), thresholds, input and
     output names, and the input size when the export fixes one."""
@@ -161,12 +160,11 @@ def finalize(
     ]
 
 
-def pad_image(image: np.ndarray, ratio: float, *, replicate: bool = False) -> tuple[np.ndarray, int, int]:
-    """Add a border of ``ratio`` x width / height on each side; returns (padded, dx, dy)."""
+def pad_image(image: np.ndarray, ratio: float) -> tuple[np.ndarray, int, int]:
+    """Add a black border of ``ratio`` x width / height on each side; returns (padded, dx, dy)."""
     h, w = image.shape[:2]
     dx, dy = round(w * ratio), round(h * ratio)
-    mode = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT
-    padded = cv2.copyMakeBorder(image, dy, dy, dx, dx, mode, value=(0, 0, 0))
+    padded = cv2.copyMakeBorder(image, dy, dy, dx, dx, cv2.BORDER_CONSTANT, value=(0, 0, 0))
     return padded, dx, dy
 
 
