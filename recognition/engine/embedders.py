@@ -11,9 +11,12 @@ from recognition.engine.model_store import sha256_of
 
 
 class OnnxEmbedder:
-    """Shared batching and normalisation; subclasses define the pixel preprocessing."""
+    """Shared preprocessing, batching and normalisation; subclasses set the pixel constants: the network takes
+    RGB NCHW float32 (x - mean) / std."""
 
     default_name = "embedder"
+    mean = 0.0
+    std = 1.0
 
     def __init__(
         self,
@@ -39,7 +42,9 @@ class OnnxEmbedder:
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
     def preprocess(self, faces_bgr: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """(N, H, W, 3) BGR uint8 crops -> (N, 3, H, W) RGB float32 (x - mean) / std, contiguous."""
+        rgb = faces_bgr[..., ::-1].astype(np.float32)
+        return np.ascontiguousarray(((rgb - self.mean) / self.std).transpose(0, 3, 1, 2))
 
     def embed(self, aligned: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
         """(N,112,112,3) BGR uint8 crops (or a list of them) -> (N, dim) float32 unit vectors."""
@@ -67,20 +72,14 @@ class ArcFace(OnnxEmbedder):
     """InsightFace ArcFace (e.g. w600k_mbf, 512-d): RGB, (x - 127.5) / 127.5, NCHW."""
 
     default_name = "arcface_mbf"
-
-    def preprocess(self, faces_bgr: np.ndarray) -> np.ndarray:
-        rgb = faces_bgr[..., ::-1].astype(np.float32)
-        return np.ascontiguousarray(((rgb - 127.5) / 127.5).transpose(0, 3, 1, 2))
+    mean = 127.5
+    std = 127.5
 
 
 class SFace(OnnxEmbedder):
     """OpenCV Zoo SFace (128-d): RGB, raw 0..255 float, NCHW."""
 
     default_name = "sface_2021dec"
-
-    def preprocess(self, faces_bgr: np.ndarray) -> np.ndarray:
-        rgb = faces_bgr[..., ::-1].astype(np.float32)
-        return np.ascontiguousarray(rgb.transpose(0, 3, 1, 2))
 
 
 EMBEDDER_CLASSES: dict[str, type[OnnxEmbedder]] = {"arcface": ArcFace, "sface": SFace}
