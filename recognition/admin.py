@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -139,15 +139,8 @@ class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
             .only("pk", "person_id", "original_name")
         )
         return (
-            super()
-            .get_queryset(request)
+            selectors.with_image_counts(super().get_queryset(request))
             .select_related("user")
-            .annotate(
-                n_enrolled=Count("images", filter=Q(images__status=Status.ENROLLED)),
-                n_pending=Count("images", filter=Q(images__status=Status.PENDING)),
-                n_rejected=Count("images", filter=Q(images__status=Status.REJECTED)),
-                n_deleted=Count("images", filter=Q(images__status=Status.DELETED)),
-            )
             .prefetch_related(Prefetch("images", queryset=sample[:THUMBS_PER_PERSON], to_attr="sample"))
         )
 
@@ -412,16 +405,7 @@ class EnrollmentAdmin(admin.ModelAdmin):
     Media = AdminMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                n_total=Count("images"),
-                n_enrolled=Count("images", filter=Q(images__status=Status.ENROLLED)),
-                n_rejected=Count("images", filter=Q(images__status=Status.REJECTED)),
-                n_pending=Count("images", filter=Q(images__status=Status.PENDING)),
-            )
-        )
+        return selectors.with_image_counts(super().get_queryset(request))
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None) -> HttpResponse:
         return redirect("recognition:upload")  # a batch is started by uploading images

@@ -35,19 +35,30 @@ class BatchProgress:
         return {**asdict(self), "processed": self.processed, "percent": self.percent}
 
 
+_COUNTED = ("pending", "enrolled", "rejected", "deleted")  # FaceImage statuses counted per batch or person
+
+
+def _image_counts(prefix: str) -> dict:
+    """Count expressions of images by status: n_total, n_pending, ...; prefix "images__" from a batch or person."""
+    return {
+        "n_total": Count(f"{prefix}pk"),
+        **{f"n_{status}": Count(f"{prefix}pk", filter=Q(**{f"{prefix}status": status})) for status in _COUNTED},
+    }
+
+
+def with_image_counts(queryset):
+    """Batches or people, each with its images counted by status in the same query (n_total, n_pending, ...)."""
+    return queryset.annotate(**_image_counts("images__"))
+
+
 def batch_progress(batch: Enrollment) -> BatchProgress:
-    """Counts by status of a batch's images, read from the images themselves (never a stale counter)."""
-    status = FaceImage.Status
-    counts = batch.images.aggregate(
-        total=Count("pk"),
-        pending=Count("pk", filter=Q(status=status.PENDING)),
-        enrolled=Count("pk", filter=Q(status=status.ENROLLED)),
-        rejected=Count("pk", filter=Q(status=status.REJECTED)),
-        deleted=Count("pk", filter=Q(status=status.DELETED)),
-    )
+    """Counts by status of a batch's images, read from the images themselves (never a stale counter): from the
+    annotations of with_image_counts when the batch has them, else one query."""
+    counts = vars(batch) if hasattr(batch, "n_total") else batch.images.aggregate(**_image_counts(""))
     return BatchProgress(
-        batch_id=batch.pk, state=batch.state, duplicates=batch.duplicates, errors=batch.errors, **counts
-    )
+        batch_id=batch.pk, state=batch.state, duplicates=batch.duplicates, errors=batch.errors,
+        total=counts["n_total"], **{status: counts[f"n_{status}"] for status in _COUNTED},
+    )  # fmt: skip
 
 
 # --- the gallery -----------------------------------------------------------------------------------------

@@ -67,7 +67,9 @@ class PersonFilter(filters.FilterSet):
 
 
 def _enrollment_batches(person: Person):
-    return Enrollment.objects.filter(images__person=person).distinct().order_by("-created_at")
+    """The batches with images of this person, each counted whole (a subquery, not a join on its images)."""
+    batches = Enrollment.objects.filter(pk__in=FaceImage.objects.filter(person=person).values("enrollment_id"))
+    return selectors.with_image_counts(batches).order_by("-created_at")
 
 
 @extend_schema_view(
@@ -226,7 +228,7 @@ class EnrollmentViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["created_at"]
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(self.filter_queryset(selectors.with_image_counts(self.get_queryset())))
         return self.get_paginated_response([selectors.batch_progress(b).as_dict() for b in page])
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:

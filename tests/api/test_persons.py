@@ -206,3 +206,32 @@ def test_a_name_without_letters_for_a_slug_is_still_one_person(staff):
     again = client.post("/api/v1/persons/", {"display_name": "???"}, format="json")
     assert again.status_code == 400 and f"id {first.json()['id']}" in again.json()["message"]
     assert Person.objects.filter(display_name="???").count() == 1
+
+
+def test_batch_lists_count_every_batch_in_one_query(staff_client, people):
+    """Listing batches costs the same queries for 1 or 6 batches, and each batch is counted whole, also in a
+    person's list where only some of its images are that person's."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_batch(statuses: list[str]) -> Enrollment:
+        batch = Enrollment.objects.create(source="api")
+        for k, status in enumerate(statuses):
+            FaceImage.objects.create(person=people[k % 2], enrollment=batch, file=f"faces/{batch.pk}-{k}.jpg",
+                                     sha256=f"{batch.pk:032d}{k:032d}", source="import", status=status)  # fmt: skip
+        return batch
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert staff_client.get(url).status_code == 200
+        return len(captured)
+
+    add_batch(["enrolled", "pending", "rejected"])
+    one = queries("/api/v1/enrollments/")
+    for _ in range(5):
+        add_batch(["enrolled", "enrolled", "deleted"])
+    assert queries("/api/v1/enrollments/") == one
+    listed = staff_client.get(f"{PERSONS}{people[0].pk}/enrollments/").json()["results"]
+    assert len(listed) == 6 and {b["total"] for b in listed} == {3}
+    first = next(b for b in listed if b["pending"])
+    assert (first["enrolled"], first["pending"], first["rejected"], first["percent"]) == (1, 1, 1, 67)
