@@ -10,7 +10,13 @@ def is_admin(user) -> bool:
 
 
 def is_operator(user) -> bool:
-    """Operators and admins."""
+    """Operators and admins. The operator group is looked up once per user object (a request's user) and kept on
+    it, as Django keeps a user's permissions: one page asks several times."""
     if not (user and user.is_authenticated):
         return False
-    return is_admin(user) or user.groups.filter(name=OPERATOR_GROUP).exists()
+    if is_admin(user):
+        return True
+    in_group = getattr(user, "_operator_group_cache", None)
+    if in_group is None:
+        in_group = user._operator_group_cache = user.groups.filter(name=OPERATOR_GROUP).exists()
+    return in_group

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.roles import is_operator
+from accounts.services import person_for_user
 from attendance import selectors, services
 from attendance.models import Kind, Source
 from attendance.responses import csv_filename, csv_response, evidence_response
@@ -77,7 +78,7 @@ def history(request: HttpRequest) -> HttpResponse:
         people = Person.objects.filter(deleted_at__isnull=True).values_list("pk", "display_name")[
             :PEOPLE_IN_FILTER
         ]
-    me = Person.objects.filter(user=request.user).first() if not operator else None
+    me = person_for_user(request.user, create=False) if not operator else None
     return render(request, "attendance/history.html", {
         "operator": operator, "me": me, "query": query, "errors": errors, "params": request.GET,
         "summaries": selectors.daily_summaries(request.user, keys), "days_page": keys, "events": events,
