@@ -112,16 +112,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
     def _analyse_here(self, jpeg: bytes) -> dict:
         from django.db import close_old_connections
 
-        from recognition.engine.imageio import InvalidImage
         from recognition.live import analyse_jpeg, open_stream
 
         close_old_connections()
         if self.stream is None:
             self.stream = open_stream(stream_id=self.stream_id, operator=self.operator, own_person=self.own_person)
-        try:
-            return analyse_jpeg(self.stream, jpeg)
-        except InvalidImage as exc:  # the bytes looked like a JPEG but do not decode
-            return {"error": str(exc), "code": 4415}
+        return analyse_jpeg(self.stream, jpeg)
 
     # --- inference in Channels workers (`manage.py runworker <channel>`), e.g. on GPU machines ----------------
     def _worker_channel(self) -> str:

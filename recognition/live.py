@@ -112,12 +112,16 @@ def open_stream(*, stream_id: str, operator: bool, own_person: int | None) -> Li
 
 
 def analyse_jpeg(stream: LiveStream, jpeg: bytes) -> dict:
-    """One JPEG frame through a stream: what the page draws. Raises InvalidImage for bytes that do not decode."""
+    """One JPEG frame through a stream: what the page draws, or {"error", "code": 4415} for bytes that look like
+    a JPEG but do not decode (the socket closes with that code)."""
     from django.conf import settings
 
-    from recognition.engine.imageio import decode_image
+    from recognition.engine.imageio import InvalidImage, decode_image
 
-    frame = decode_image(jpeg, max_pixels=settings.LIVE_MAX_FRAME_PIXELS)
+    try:
+        frame = decode_image(jpeg, max_pixels=settings.LIVE_MAX_FRAME_PIXELS)
+    except InvalidImage as exc:
+        return {"error": str(exc), "code": 4415}
     return {
         "tracks": [track.as_dict() for track in stream.process(frame)],
         "seen": [{"person_id": pid, "name": name} for pid, name in stream.seen.items()],

@@ -24,7 +24,6 @@ class LiveInferenceConsumer(SyncConsumer):
     def live_frame(self, event: dict) -> None:
         from django.db import close_old_connections
 
-        from recognition.engine.imageio import InvalidImage
         from recognition.live import analyse_jpeg, open_stream
 
         close_old_connections()
@@ -34,10 +33,7 @@ class LiveInferenceConsumer(SyncConsumer):
         stream = entry[0] if entry else open_stream(stream_id=stream_id, operator=event["operator"],
                                                     own_person=event["own_person"])  # fmt: skip
         self.streams[stream_id] = (stream, time.monotonic())
-        try:
-            result = analyse_jpeg(stream, event["jpeg"])
-        except InvalidImage as exc:
-            result = {"error": str(exc), "code": 4415}
+        result = analyse_jpeg(stream, event["jpeg"])
         async_to_sync(self.channel_layer.send)(event["reply_channel"], {"type": "live.result", **result})
 
     def live_close(self, event: dict) -> None:
