@@ -12,6 +12,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import is_operator
@@ -122,15 +123,8 @@ def _keeps_evidence() -> bool:
 
 def event_payload(event: AttendanceEvent, summary: rules.DaySummary | None = None) -> dict:
     """What a live page shows of a new event (and of the person's day so far)."""
-    from django.urls import NoReverseMatch, reverse
-
     local = timezone.localtime(event.at)
-    evidence_url = None
-    if event.evidence:
-        try:
-            evidence_url = reverse("attendance:evidence", args=[event.pk])
-        except NoReverseMatch:  # the attendance pages are not routed in this project
-            evidence_url = None
+    evidence_url = reverse("attendance:evidence", args=[event.pk]) if event.evidence else None
     payload: dict = {
         "id": event.pk, "person_id": event.person_id,
         "person": event.person.display_name if event.person_id else "",
