@@ -7,15 +7,13 @@ decoded, or one whose pixels are refused (a decompression bomb).
 
 from __future__ import annotations
 
-import io
 from pathlib import PurePosixPath
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from recognition.api.errors import InvalidImageError, PayloadTooLarge, UnsupportedImageType
 from recognition.api.parsers import max_image_bytes
-from recognition.engine.imageio import InvalidImage, decode_image
+from recognition.engine.imageio import InvalidImage, decode_image, image_format
 from recognition.services.enrollment import EXTENSIONS
 from recognition.uploads import IMAGE_SUFFIXES
 
@@ -24,14 +22,6 @@ def _claims_image(upload) -> bool:
     content_type = (getattr(upload, "content_type", "") or "").lower()
     suffix = PurePosixPath(getattr(upload, "name", "") or "").suffix.lower()
     return content_type.startswith("image/") or suffix in IMAGE_SUFFIXES
-
-
-def _format(data: bytes) -> str | None:
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            return probe.format
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
 
 
 def check_size(upload, field: str = "image") -> None:
@@ -45,15 +35,15 @@ def read_image(upload, field: str = "image") -> np.ndarray:
     check_size(upload, field)
     upload.seek(0)
     data = upload.read()
-    image_format = _format(data)
-    if image_format is None and not _claims_image(upload):
+    found_format = image_format(data)
+    if found_format is None and not _claims_image(upload):
         content_type = getattr(upload, "content_type", "") or "unknown"
         raise UnsupportedImageType(
             f"{field} is not an image ({content_type}); send a JPEG, PNG, BMP, WEBP, TIFF or GIF image."
         )
-    if image_format is not None and image_format not in EXTENSIONS:
+    if found_format is not None and found_format not in EXTENSIONS:
         raise UnsupportedImageType(
-            f"{field} is a {image_format} image; send JPEG, PNG, BMP, WEBP, TIFF or GIF."
+            f"{field} is a {found_format} image; send JPEG, PNG, BMP, WEBP, TIFF or GIF."
         )
     try:
         return decode_image(data)

@@ -17,6 +17,16 @@ class InvalidImage(ValueError):
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
+def image_format(data: bytes) -> str | None:
+    """The format PIL reads in these bytes ("JPEG", "PNG", ...), or None when they are no image it knows; reads
+    the header only."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            return probe.format
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def decode_image(
     data: bytes | bytearray | memoryview | Path | str, *, max_pixels: int = 40_000_000
 ) -> np.ndarray:

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,11 +21,10 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from PIL import Image, UnidentifiedImageError
 
 from audit.models import Action
 from audit.services import record, record_per_person
-from recognition.engine.imageio import InvalidImage, decode_image
+from recognition.engine.imageio import InvalidImage, decode_image, image_format
 from recognition.engine.types import Face
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, Person, Source
 from recognition.uploads import UploadError, UploadItem, UploadLimits, UploadRejected
@@ -132,12 +130,8 @@ def start_enrollment(
 
 def _take(intake: _Intake, item: UploadItem) -> None:
     batch = intake.batch
-    try:
-        with Image.open(io.BytesIO(item.data)) as probe:
-            image_format = probe.format
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        image_format = None
-    if image_format not in EXTENSIONS:
+    found_format = image_format(item.data)
+    if found_format not in EXTENSIONS:
         batch.errors.append({"file": item.filename, "error": "not an image this platform can read"})
         return
     sha = hashlib.sha256(item.data).hexdigest()
@@ -177,7 +171,7 @@ def _take(intake: _Intake, item: UploadItem) -> None:
     )
     try:
         with transaction.atomic():
-            image.file.save(f"upload.{EXTENSIONS[image_format]}", ContentFile(item.data), save=False)
+            image.file.save(f"upload.{EXTENSIONS[found_format]}", ContentFile(item.data), save=False)
             image.save()
     except IntegrityError:  # the same bytes arrived for this person concurrently
         image.file.delete(save=False)  # storage gave this copy a fresh name; the other row keeps its own
