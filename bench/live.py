@@ -102,7 +102,10 @@ def cast_matcher(analyzer, pack: str) -> Callable:
 
     def matcher(embeddings: np.ndarray) -> list[Match]:
         decisions = match_faces(list(embeddings), gallery.search, policy)
-        return [Match(d.person_id, names.get(d.person_id, "unknown"), d.score, d.margin) for d in decisions]
+        return [
+            Match(d.person_id, names.get(d.person_id, "unknown"), d.score, d.margin, d.candidate_id, policy.threshold)
+            for d in decisions
+        ]
 
     return matcher
 

@@ -45,7 +45,8 @@ class GalleryMatcher:
             self._names.update(Person.objects.filter(pk__in=missing).values_list("pk", "display_name"))
         return [
             Match(person_id=d.person_id, name=self._names.get(d.person_id, "unknown") if d.known else "unknown",
-                  score=d.score, margin=d.margin)  # fmt: skip
+                  score=d.score, margin=d.margin, candidate_id=d.candidate_id,
+                  threshold=self._policy.threshold)  # fmt: skip
             for d in decisions
         ]
 

@@ -128,6 +128,10 @@ class SortTracker:
         self.tracks = [t for t in self.tracks if t.misses <= self.max_age]
         return self.visible()
 
+    def end_all(self) -> None:
+        """Forget every track (a scene cut): the next detections start new tracks, with ids never used before."""
+        self.tracks = []
+
     def predict(self) -> list[Track]:
         """A frame without detection: every track moves by its filter's prediction."""
         self.frame_count += 1

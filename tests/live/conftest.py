@@ -66,6 +66,54 @@ def gallery_matcher(cast: dict[int, tuple[str, list[np.ndarray]]], policy: Match
 
     def matcher(embeddings: np.ndarray) -> list[Match]:
         decisions = match_faces(list(embeddings), gallery.search, policy)
-        return [Match(d.person_id, names.get(d.person_id, "unknown"), d.score, d.margin) for d in decisions]
+        return [
+            Match(d.person_id, names.get(d.person_id, "unknown"), d.score, d.margin, d.candidate_id, policy.threshold)
+            for d in decisions
+        ]
 
     return matcher
+
+
+# ---- people taking turns at one place ---------------------------------------------------------------------
+TURN_FRAMES = 21  # odd, so that the swaps fall on detection frames and on frames in between alike
+
+
+@pytest.fixture(scope="session")
+def turn_takers(faces_data: Path, live_analyzer) -> dict[int, tuple[str, list[np.ndarray]]]:
+    """Obama and Biden as a gallery (embedded from photos the video does not use) and one other photo each."""
+    from bench.compose_cuts import select_portraits
+
+    portraits, gallery = select_portraits(live_analyzer, faces_data / "identities")
+    chosen = {p.person: p for p in portraits}
+    cast = {}
+    for person_id, folder in [(1, "facerec_obama"), (2, "facerec_biden")]:
+        vectors = [live_analyzer.analyze(decode_image(f), emotion=False, max_faces=1)[0].embedding
+                   for f in gallery[folder]]  # fmt: skip
+        cast[person_id] = (folder.removeprefix("facerec_"), vectors, chosen[folder])
+    return cast
+
+
+def turns_video(cast, turns: int = 6, *, size: tuple[int, int] = (1280, 720), face_side: int = 150):
+    """People taking turns at one kiosk position: their photo crops replace each other at the same place on a
+    large still background, every TURN_FRAMES frames, with a little drift. The face is a small part of the
+    frame, so the change hardly moves the whole picture (the whole-frame cut test does not fire): what must
+    notice it is the check of the face under its track. Returns the frames and, per frame, whose face it is."""
+    from bench.compose_cuts import CROP_SCALE, _crop
+
+    width, height = size
+    rng = np.random.default_rng(3)
+    background = cv2.GaussianBlur(
+        cv2.resize(rng.integers(30, 110, (height // 6, width // 6, 3), dtype=np.uint8), size), (0, 0), 2
+    )
+    crops = {pid: _crop(decode_image(p.path), p.box, CROP_SCALE) for pid, (_, _, p) in cast.items()}
+    order = [1 + (k % 2) for k in range(turns)]
+    frames, who = [], []
+    for person_id in order:
+        patch = cv2.resize(crops[person_id], (face_side, face_side), interpolation=cv2.INTER_AREA)
+        for k in range(TURN_FRAMES):
+            frame = background.copy()
+            x, y = width // 2 - face_side // 2 + k % 3, height // 2 - face_side // 2
+            frame[y : y + face_side, x : x + face_side] = patch
+            frames.append(frame)
+            who.append(cast[person_id][0])
+    return frames, who
