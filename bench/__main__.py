@@ -28,6 +28,7 @@ PARTS = {
     "search": ("bench.search", "identify latency and recall@1, HNSW vs exact, 1k/10k/100k embeddings"),
     "ws": ("bench.ws", "1/4/8 concurrent websocket clients against daphne: fps, latency, drops, CPU, memory"),
     "accuracy": ("bench.accuracy", "detection, verification and identification accuracy on the shared data"),
+    "identity": ("bench.identity", "the right name on the right face: live vs naive against a truth file"),
 }
 # What `all` passes to each part (quick enough for one sitting on 2 cores).
 ALL_ARGS = {
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="part", metavar="{all," + ",".join(PARTS) + "}")
     all_parser = sub.add_parser("all", help="every part, one table and one JSON")
     all_parser.add_argument("--json", type=Path)
-    all_parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated subset")
+    all_parser.add_argument("--parts", default=",".join(ALL_ARGS), help="comma-separated subset (identity needs its "
+                            "own --gallery/--video/--truth: run it alone)")
     for name, (_, help_text) in PARTS.items():
         sub.add_parser(name, help=help_text, add_help=False)
     if not argv or argv[0] in ("-h", "--help"):
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.part != "all":
         parser.print_help()
         return 2
-    if unknown := set(args.parts.split(",")) - set(PARTS):
+    if unknown := set(args.parts.split(",")) - set(ALL_ARGS):
         parser.error(f"unknown parts {sorted(unknown)}")
     return run_all(args)
 

@@ -4,15 +4,19 @@ Adversarial in the sense that matters for attendance: the second person at a pla
 recorded) under the first person's name.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from bench.identity import Shown, load_truth, score
 from recognition.engine.live import LiveOptions, LiveSession, Match, _TrackMemory
 from recognition.engine.scene import FrameChange
 from recognition.services.matching import MatchPolicy
 from tests.live.conftest import TURN_FRAMES, gallery_matcher, turns_video
 
 POLICY = MatchPolicy(threshold=0.32, margin=0.05)
+TRUTH = Path(__file__).resolve().parents[2] / "bench" / "truth"
 
 
 def names_shown(session: LiveSession, frames) -> list[list[str]]:
@@ -21,6 +25,28 @@ def names_shown(session: LiveSession, frames) -> list[list[str]]:
 
 def two_people(turn_takers) -> dict:
     return {pid: (name, vectors) for pid, (name, vectors, _) in turn_takers.items()}
+
+
+# ---- the Hamilton clip: the cut from the performer to the audience -----------------------------------------
+def test_after_the_cut_to_the_audience_the_performers_name_is_never_on_obama(
+    hamilton_frames, live_analyzer, hamilton_cast, turn_takers
+) -> None:
+    """The failure users saw: Obama shown as "lin manuel miranda 0.58" for most of the audience shots."""
+    cast = {**hamilton_cast, 3: (turn_takers[1][0], turn_takers[1][1])}  # the performers and Obama
+    session = LiveSession(live_analyzer, gallery_matcher(cast, POLICY), LiveOptions())
+    shown = []
+    for frame in hamilton_frames:
+        shown.append([Shown(tuple(r.box), _folder(r.name)) for r in session.process(frame)])
+    figures = score(shown, load_truth(TRUTH / "hamilton.csv"), fps=29.97)
+    assert figures["wrong_name"] == 0, figures
+    obama_frames = [i for i, faces in enumerate(shown) if any(s.name == "facerec_obama" for s in faces)]
+    assert len(obama_frames) >= 60, f"Obama named on {len(obama_frames)} of the 64 audience frames"
+    assert obama_frames[0] <= 213, "Obama is named within two frames of the cut"
+    assert session.stats["cuts"] == 3  # the clip has three cuts
+
+
+def _folder(name: str) -> str:
+    return name if name in ("", "unknown") else "facerec_" + name
 
 
 # ---- people taking turns at one place ----------------------------------------------------------------------
