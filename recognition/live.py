@@ -64,10 +64,11 @@ def live_options() -> LiveOptions:
 class LiveStream:
     """A LiveSession over the active pack's analyzer and gallery; confirmed people become presence events."""
 
-    def __init__(self, *, source: str, stream_id: str, options: LiveOptions | None = None,
+    def __init__(self, *, source: str | None, stream_id: str, options: LiveOptions | None = None,
                  only_person: int | None = None) -> None:  # fmt: skip
-        """With `only_person` (a member looking at themselves) other people's names are hidden and only that
-        person's presence is recorded."""
+        """`source` is the attendance source confirmed people are recorded at; None records nothing. With
+        `only_person` (a member looking at themselves) other people's names are hidden and only that person's
+        presence is recorded."""
         from recognition import inference
 
         pack = inference.active_pack().name
@@ -95,6 +96,8 @@ class LiveStream:
         if self.only_person is not None and match.person_id != self.only_person:
             return
         self.seen[match.person_id] = match.name
+        if self.source is None:
+            return
         from attendance.services import record_presence
 
         try:
