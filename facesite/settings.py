@@ -274,6 +274,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 API_MAX_IMAGE_BYTES = env.int("API_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)  # one picture to identify/verify
+# Pixels of one API picture, checked from its header before decoding: a few KB of PNG can announce 40 MP (about
+# 1 GB decoded, converted and analysed). 12 MP is a 4000x3000 phone photo.
+API_MAX_IMAGE_PIXELS = env.int("API_MAX_IMAGE_PIXELS", default=12_000_000)
 
 # === Attendance (attendance/) ===============================================================================
 # Block owned by the attendance work; appended, the settings above are unchanged. Days use TIME_ZONE.
