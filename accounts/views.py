@@ -154,7 +154,11 @@ def capture_frame(request: HttpRequest, user, state) -> JsonResponse:
     if upload.size > settings.SIGNUP_MAX_FRAME_BYTES:
         return JsonResponse({"error": "frame too large"}, status=413)
     state.last_frame_at = now
+    services.require_consent(user)  # every frame: consent withdrawn from another session stops this one
     verdict = capture.offer_frame(state, upload.read())
+    if verdict.kept and services.active_consent(user) is None:  # withdrawn while this frame was analysed
+        capture.discard_pending(user)
+        raise services.ConsentRequired("consent to biometric processing was withdrawn")
     _save(request, state)
     reply = verdict.as_dict()
     if not verdict.kept:

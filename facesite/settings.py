@@ -343,6 +343,18 @@ CELERY_TASK_ROUTES = {
 }
 # Backups (`manage.py backup` / `restore`): one tar of a pg_dump and the media folder.
 BACKUP_DIR = Path(env("FACESITE_BACKUP_DIR", default=str(VAR_DIR / "backups")))
+# Backups hold biometric data, erased people's included: they are deleted after BACKUP_RETENTION_DAYS (at each
+# backup and by Celery beat; 0 keeps them for ever). Every erasure is also appended to ERASURE_LEDGER (person ids
+# and times only), which outlives the database: a restore erases again whoever a newer erasure removed.
+BACKUP_RETENTION_DAYS = env.int("BACKUP_RETENTION_DAYS", default=30)
+ERASURE_LEDGER = Path(env("FACESITE_ERASURE_LEDGER", default=str(BACKUP_DIR / "erasures.jsonl")))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "prune-backups": {"task": "facesite.tasks.prune_backups", "schedule": RETENTION_PURGE_INTERVAL_S},
+        # Expired sessions (a capture's state, a pending sign-up) leave django_session instead of staying there.
+        "clear-sessions": {"task": "facesite.tasks.clear_sessions", "schedule": RETENTION_PURGE_INTERVAL_S},
+    }
+)
 # Database outages: a request that cannot reach PostgreSQL answers 503 "try again" (facesite.middleware)
 # within DB_CONNECT_TIMEOUT_S instead of hanging or failing with a 500; the next request connects afresh.
 DB_CONNECT_TIMEOUT_S = env.int("DB_CONNECT_TIMEOUT_S", default=5)
