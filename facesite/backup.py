@@ -348,7 +348,9 @@ def restore_backup(
         with tar.extractfile(DUMP) as src, dump.open("wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
         log(f"restoring database {database['NAME']} from {archive.name} ({manifest['created_at']}) ...")
-        cmd = [pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
+        # --no-comments: the dump's COMMENT ON EXTENSION vector needs the extension's owner (the superuser), and
+        # the platform's role is none (facesite.local.postgres); the schema keeps no comments of its own.
+        cmd = [pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--no-comments", "--exit-on-error",
                "--single-transaction", *args, "--dbname", database["NAME"]]  # fmt: skip
         if tables:
             cmd += ["--clean", "--if-exists"]

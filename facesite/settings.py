@@ -19,20 +19,29 @@ MODELS_DIR = Path(env("FACESITE_MODELS_DIR", default=str(BASE_DIR / "models" / "
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 
-def _local_secret(name: str) -> str:
-    """A random secret generated once and kept in var/ (mode 0600), so it survives restarts."""
-    path = VAR_DIR / name
-    if path.exists():
-        return path.read_text().strip()
+def _local_secret(name: str, directory: Path | None = None) -> str:
+    """A random secret generated once and kept in var/, so it survives restarts. It is written, with mode 0600
+    from the moment the file exists, to a private temporary file that is then linked into place: never readable
+    by others, never seen half-written, and two processes starting at once agree on one secret."""
+    import os
     import secrets
 
+    path = (directory or VAR_DIR) / name
+    if path.exists():
+        return path.read_text().strip()
     value = secrets.token_urlsafe(48)
+    draft = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(value)
-        path.chmod(0o600)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as secret_file:
+            secret_file.write(value)
+        os.link(draft, path)  # fails if another process linked its secret first
+    except FileExistsError:
+        return path.read_text().strip()
     except OSError:
-        pass  # read-only checkout: the secret lives for this process only
+        return value  # read-only checkout: the secret lives for this process only
+    finally:
+        draft.unlink(missing_ok=True)
     return value
 
 
@@ -76,6 +85,8 @@ if DB_POOL_MAX_SIZE > 0:
 # Without REDIS_URL: Celery runs tasks in-process (eager) and the channel layer is in memory (one process).
 REDIS_URL = env("REDIS_URL", default="")
 EMBEDDED_REDIS_PORT = env.int("FACESITE_REDIS_PORT", default=63790)
+# The embedded Redis asks for this password (facesite.local.redis; `make run` puts it in the REDIS_URL it hands on).
+EMBEDDED_REDIS_PASSWORD = _local_secret("redis_password") if not REDIS_URL else ""
 
 # --- applications ---------------------------------------------------------------------------------------------
 INSTALLED_APPS = [
