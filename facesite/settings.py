@@ -314,6 +314,7 @@ SIGNUP_FRAME_INTERVAL_MS = env.int("SIGNUP_FRAME_INTERVAL_MS", default=400)
 SIGNUP_MIN_POSE_STEP = env.float("SIGNUP_MIN_POSE_STEP", default=6.0)  # degrees of yaw/pitch between kept photos
 SIGNUP_MAX_FRAME_BYTES = env.int("SIGNUP_MAX_FRAME_BYTES", default=2 * 1024 * 1024)
 SIGNUP_PENDING_DIR = Path(env("SIGNUP_PENDING_DIR", default=str(VAR_DIR / "signup")))
+SIGNUP_ATTEMPTS_PER_HOUR = env.int("SIGNUP_ATTEMPTS_PER_HOUR", default=10)  # sign-up posts per address (429 above)
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("accounts.context_processors.signup")  # nav: "Sign up"
 # What a person agrees to; a new text needs a new version (each consent row keeps the text and version shown).
 CONSENT_VERSION = env("CONSENT_VERSION", default="1")
@@ -391,9 +392,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+# Password spraying (a few passwords tried against many usernames) never trips the per-username count: an
+# address is also locked out after LOGIN_ADDRESS_FAILURE_LIMIT failed logins of any usernames
+# (facesite.login_lockout.LockoutHandler keeps the two limits apart).
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # this order: LockoutHandler relies on it
+AXES_HANDLER = "facesite.login_lockout.LockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_COOLOFF_MESSAGE = (
     f"Account locked: too many failed logins. Try again in {LOGIN_LOCKOUT_MINUTES} minutes, or ask an "
@@ -416,6 +422,7 @@ REST_FRAMEWORK.update(
             "anon": env("API_RATE_ANON", default="300/minute"),
             "user": env("API_RATE_USER", default="6000/minute"),
             "recognition": env("API_RATE_RECOGNITION", default="3000/minute"),
+            "auth": env("API_RATE_AUTH", default="10/minute"),  # POST /api/v1/auth/token/, per address
         },
         "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # 0: the address is REMOTE_ADDR, never a client's X-Forwarded-For
     }

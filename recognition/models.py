@@ -153,6 +153,8 @@ class PackSettings(models.Model):
 
     class Meta:
         verbose_name_plural = "pack settings"
+        # Moving the threshold changes who is recognised, for everyone: its own permission, not any staff's.
+        permissions = [("change_threshold", "Can change the match threshold and margin")]
         constraints = [
             models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_pack")
         ]
