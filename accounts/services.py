@@ -128,6 +128,8 @@ def erase_deleted_account(user) -> Erasure:
     """An account is being deleted (the admin, a script): its biometric data goes exactly as on consent
     withdrawal, before the row does. Consent records stay as evidence, detached (Consent.account_id says
     whose). Called by the pre_delete signal (accounts.apps), so every way of deleting a user erases."""
+    if not (Person.objects.filter(user=user).exists() or Consent.objects.filter(user=user).exists()):
+        return Erasure(images=0, attendance=0, anonymised=bool(settings.ATTENDANCE_ANONYMISE_ON_ERASURE))
     erasure = _erase_biometric_data(user, actor=None, reason="account deleted")
     log.info("account %s deleted: %s images purged", user.pk, erasure.images)
     return erasure
