@@ -7,10 +7,10 @@ from accounts.models import Consent
 
 @admin.register(Consent)
 class ConsentAdmin(admin.ModelAdmin):
-    list_display = ["user", "version", "given_at", "withdrawn_at"]
+    list_display = ["user", "account_id", "version", "given_at", "withdrawn_at"]
     list_filter = ["version", ("withdrawn_at", admin.EmptyFieldListFilter)]
-    search_fields = ["user__username", "user__email"]
-    readonly_fields = ["user", "text", "version", "given_at", "withdrawn_at"]
+    search_fields = ["user__username", "user__email", "account_id"]
+    readonly_fields = ["user", "account_id", "text", "version", "given_at", "withdrawn_at"]
     date_hierarchy = "given_at"
 
     def has_add_permission(self, request) -> bool:

@@ -3,8 +3,9 @@ once (one sharp face, big enough, the same person as before, a pose not taken ye
 reason and an instruction; the kept frames are enrolled through the ordinary enrollment service as one batch.
 
 The state of a capture (poses kept so far, refusal counts...) is a small `CaptureState` the caller keeps (the
-view keeps it in the session); the kept frames wait as files under SIGNUP_PENDING_DIR/<user id>/<capture id>/
-until they are enrolled (then they are face images under MEDIA_ROOT, and these files are deleted).
+view keeps it in the session; it holds no biometric data); the kept frames, and the face template of the first
+(reference.npy), wait as files under SIGNUP_PENDING_DIR/<user id>/<capture id>/ until they are enrolled (then
+they are face images under MEDIA_ROOT, and these files are deleted).
 """
 
 from __future__ import annotations
@@ -68,7 +69,6 @@ class CaptureState:
     wanted: int
     minimum: int
     poses: list[list[float]] = field(default_factory=list)  # yaw, pitch of each kept photo
-    reference: list[float] | None = None  # embedding of the first kept face: later ones must be that person
     refused: dict[str, int] = field(default_factory=dict)  # category -> frames refused for it
     batch_id: int | None = None  # set when the kept photos went to enrollment
     last_frame_at: float = 0.0  # the view's rate limit
@@ -82,6 +82,7 @@ class CaptureState:
 
     @classmethod
     def from_dict(cls, data: dict) -> CaptureState:
+        data = {k: v for k, v in data.items() if k != "reference"}  # sessions saved before it left the state
         return cls(**data)
 
 
@@ -106,6 +107,25 @@ class FrameVerdict:
 def pending_dir(user_id: int, capture_id: str | None = None) -> Path:
     root = Path(settings.SIGNUP_PENDING_DIR) / str(int(user_id))
     return root / capture_id if capture_id else root
+
+
+# The face template of the first kept photo, which later frames must match. A biometric template, so it is kept
+# beside the kept frames (deleted with them), never in the session (django_session rows outlive erasure).
+REFERENCE_FILE = "reference.npy"
+
+
+def _reference(state: CaptureState) -> np.ndarray | None:
+    path = pending_dir(state.user_id, state.capture_id) / REFERENCE_FILE
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+
+
+def _keep_reference(state: CaptureState, embedding: np.ndarray) -> None:
+    directory = pending_dir(state.user_id, state.capture_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    np.save(directory / REFERENCE_FILE, np.asarray(embedding, np.float32), allow_pickle=False)
 
 
 def discard_pending(user) -> None:
@@ -204,7 +224,7 @@ def offer_frame(
 
         analyzer = face_analyzer()
     gate = gate or QualityGate.from_settings()
-    reference = np.asarray(state.reference, np.float32) if state.reference else None
+    reference = _reference(state)
     threshold = _same_person_threshold() if reference is not None else 0.0
     chosen_faces = []
 
@@ -234,8 +254,8 @@ def offer_frame(
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{state.count + 1:02d}.jpg").write_bytes(data)
     state.poses.append([round(face.quality.yaw, 2), round(face.quality.pitch, 2)])
-    if state.reference is None and face.embedding is not None:
-        state.reference = [round(float(v), 6) for v in face.embedding]
+    if reference is None and face.embedding is not None:
+        _keep_reference(state, face.embedding)
     instruction = "Done: hold on while your photos are enrolled" if state.count >= state.wanted \
         else next_instruction(state)  # fmt: skip
     return FrameVerdict(True, "kept", instruction, state.count, state.wanted, state.minimum, box)

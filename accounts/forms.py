@@ -8,6 +8,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.core.files.uploadedfile import UploadedFile
 
+TAKEN = ("This username or email address cannot be used. If you already have an account, log in; otherwise "
+         "choose another username.")
+
 
 class SignUpForm(UserCreationForm):
     """Name, username, email and password (Django's validators; hashed by the service), plus consent to
@@ -37,11 +40,27 @@ class SignUpForm(UserCreationForm):
         # Weak-password messages go under the password itself, not under its confirmation.
         super().validate_password_for_user(user, password_field_name="password1")
 
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"]  # a taken one is refused in clean(), the same way as a taken email
+
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip()
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email already exists. Log in instead.")
-        return email
+        return self.cleaned_data["email"].strip()
+
+    def clean(self) -> dict:
+        """A taken username and a taken email get one and the same answer, so the form never tells which
+        accounts exist (sign-up is also throttled per address: SIGNUP_ATTEMPTS_PER_HOUR)."""
+        cleaned = super().clean()
+        username, email = cleaned.get("username"), cleaned.get("email")
+        users = get_user_model().objects
+        if (username and users.filter(username__iexact=username).exists()) or (
+            email and users.filter(email__iexact=email).exists()
+        ):
+            raise forms.ValidationError(TAKEN, code="taken")
+        return cleaned
+
+    def validate_unique(self) -> None:
+        """The model's own check would name the username field; clean() answers for both (the database's
+        unique constraint still stands behind it)."""
 
     def clean_first_name(self) -> str:
         name = " ".join(self.cleaned_data["first_name"].split())

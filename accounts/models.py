@@ -13,9 +13,15 @@ from django.db.models import Q
 
 class Consent(models.Model):
     """One consent to biometric processing: the exact text shown, its version, when given and when withdrawn.
-    Rows are never edited except to set `withdrawn_at`, so the history of what someone agreed to stays."""
+    Rows are never edited except to set `withdrawn_at` (and to detach a deleted account), so the history of what
+    someone agreed to stays."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
+    # Kept when the account is deleted, as evidence of what was agreed and when (the account's biometric data is
+    # erased first: accounts.services.erase_deleted_account); `account_id` still says whose it was.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="consents"
+    )
+    account_id = models.BigIntegerField(null=True, blank=True, help_text="the account's id, kept after deletion")
     text = models.TextField(help_text="the consent text exactly as shown")
     version = models.CharField(max_length=32)
     given_at = models.DateTimeField()
@@ -31,7 +37,13 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         state = f"withdrawn {self.withdrawn_at:%Y-%m-%d}" if self.withdrawn_at else "active"
-        return f"consent v{self.version} of {self.user} ({state})"
+        who = self.user if self.user_id else f"deleted account #{self.account_id}"
+        return f"consent v{self.version} of {who} ({state})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.user_id and self.account_id is None:
+            self.account_id = self.user_id
+        super().save(*args, **kwargs)
 
     @property
     def active(self) -> bool:

@@ -119,6 +119,23 @@ def withdraw_consent(user) -> Erasure:
     pending webcam frames, and attendance face crops. Attendance rows are anonymised (the Person goes too)
     or, with ATTENDANCE_ANONYMISE_ON_ERASURE off, kept under the Person, which then holds a name and no face
     data."""
+    erasure = _erase_biometric_data(user, actor=user)
+    log.info("account %s withdrew consent: %s images purged", user.pk, erasure.images)
+    return erasure
+
+
+def erase_deleted_account(user) -> Erasure:
+    """An account is being deleted (the admin, a script): its biometric data goes exactly as on consent
+    withdrawal, before the row does. Consent records stay as evidence, detached (Consent.account_id says
+    whose). Called by the pre_delete signal (accounts.apps), so every way of deleting a user erases."""
+    if not (Person.objects.filter(user=user).exists() or Consent.objects.filter(user=user).exists()):
+        return Erasure(images=0, attendance=0, anonymised=bool(settings.ATTENDANCE_ANONYMISE_ON_ERASURE))
+    erasure = _erase_biometric_data(user, actor=None, reason="account deleted")
+    log.info("account %s deleted: %s images purged", user.pk, erasure.images)
+    return erasure
+
+
+def _erase_biometric_data(user, *, actor, **details) -> Erasure:
     from accounts import capture
 
     anonymise = bool(settings.ATTENDANCE_ANONYMISE_ON_ERASURE)
@@ -128,12 +145,11 @@ def withdraw_consent(user) -> Erasure:
         images = attendance = 0
         if person is not None:
             # Attendance answers the erasure itself (the person_erasing signal), once, per the same setting.
-            purged = lifecycle.purge_person(person, actor=user, keep_person=not anonymise)
+            purged = lifecycle.purge_person(person, actor=actor, keep_person=not anonymise)
             images, attendance = purged.images, purged.erased_elsewhere
-        record(user, Action.CONSENT_WITHDRAWAL, user, person=getattr(person, "pk", None), images=images,
-               attendance=attendance, attendance_anonymised=anonymise)  # fmt: skip
+        record(actor, Action.CONSENT_WITHDRAWAL, user, person=getattr(person, "pk", None), images=images,
+               attendance=attendance, attendance_anonymised=anonymise, **details)  # fmt: skip
     capture.discard_pending(user)
-    log.info("account %s withdrew consent: %s images purged", user.pk, images)
     return Erasure(images=images, attendance=attendance, anonymised=anonymise)
 
 

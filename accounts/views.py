@@ -23,6 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import capture, selectors, services
 from accounts.forms import ConsentForm, PhotoUploadForm, SignUpForm
+from facesite import ratelimit
+from facesite.auth_backends import client_ip
 from recognition.image_responses import face_image_response
 from recognition.services.enrollment import upload_limits
 from recognition.uploads import UploadRejected, read_files
@@ -39,6 +41,12 @@ def signup(request: HttpRequest) -> HttpResponse:
         raise Http404("sign-up is closed on this site")
     if request.user.is_authenticated:
         return redirect("accounts:profile")
+    if request.method == "POST" and not ratelimit.allow(
+        f"signup:{client_ip(request)}", settings.SIGNUP_ATTEMPTS_PER_HOUR, 3600
+    ):  # fmt: skip
+        context = {"form": SignUpForm(), "seconds": settings.SIGNUP_CAPTURE_SECONDS,
+                   "throttled": "Too many sign-up attempts from your address. Try again in an hour."}  # fmt: skip
+        return render(request, "accounts/signup.html", context, status=429)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -154,7 +162,11 @@ def capture_frame(request: HttpRequest, user, state) -> JsonResponse:
     if upload.size > settings.SIGNUP_MAX_FRAME_BYTES:
         return JsonResponse({"error": "frame too large"}, status=413)
     state.last_frame_at = now
+    services.require_consent(user)  # every frame: consent withdrawn from another session stops this one
     verdict = capture.offer_frame(state, upload.read())
+    if verdict.kept and services.active_consent(user) is None:  # withdrawn while this frame was analysed
+        capture.discard_pending(user)
+        raise services.ConsentRequired("consent to biometric processing was withdrawn")
     _save(request, state)
     reply = verdict.as_dict()
     if not verdict.kept:

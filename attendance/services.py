@@ -192,13 +192,22 @@ def anonymise_attendance(person: Person) -> int:
     )  # fmt: skip
 
 
-def handle_biometric_erasure(person: Person) -> int:
-    """What consent withdrawal does to attendance, per ATTENDANCE_ANONYMISE_ON_ERASURE: anonymise the rows, or
-    keep them and delete only their face crops. Call it before the person's images and embeddings are
-    purged."""
-    if settings.ATTENDANCE_ANONYMISE_ON_ERASURE:
+def handle_biometric_erasure(person: Person, *, person_kept: bool = True) -> int:
+    """What an erasure does to attendance, per ATTENDANCE_ANONYMISE_ON_ERASURE: anonymise the rows, or keep
+    them and delete only their face crops. A person who is deleted (not kept as a name) is always anonymised:
+    rows pointing at nobody must not keep crops and emotions. Call it before the person's images and
+    embeddings are purged."""
+    if settings.ATTENDANCE_ANONYMISE_ON_ERASURE or not person_kept:
         return anonymise_attendance(person)
     return erase_attendance_evidence(person)
+
+
+def delete_evidence_file_on_commit(event: AttendanceEvent) -> None:
+    """Delete a deleted event's crop file once the deletion commits (a rolled-back delete keeps it)."""
+    if not event.evidence:
+        return
+    storage, name = event.evidence.storage, event.evidence.name
+    transaction.on_commit(lambda: storage.delete(name))
 
 
 def purge_expired_evidence(*, now: datetime | None = None) -> int:

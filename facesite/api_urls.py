@@ -8,12 +8,21 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import APIRootView, DefaultRouter
+from rest_framework.throttling import ScopedRateThrottle
 
 from attendance import api as attendance_api
 from recognition.api import urls as recognition_api
+
+
+class TokenView(ObtainAuthToken):
+    """DRF's token view sets no throttle at all; this one takes API_RATE_AUTH per address (password guessing
+    through the API also counts toward the login lockouts: it authenticates with the request)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
 
 
 class ApiRootView(APIRootView):
@@ -36,7 +45,7 @@ def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
 
 
 v1 = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
     *recognition_api.urlpatterns,
     path("", include(router.urls)),
 ]

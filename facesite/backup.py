@@ -2,7 +2,8 @@
 
 A backup is an uncompressed tar (images are compressed already; pg_dump's custom format compresses itself):
 
-    backup.json     what it is: format version, when, which database, how many media files and bytes
+    backup.json     what it is: format version, when, which database, how many media files and bytes, and the
+                    erasures it already reflects (`erased_person_ids`, `erasures_through`)
     db.dump         `pg_dump --format=custom` of the database (people, images, embeddings, attendance, users)
     media/...       every file under MEDIA_ROOT (face images, attendance crops)
 
@@ -11,6 +12,11 @@ database runs), else from PATH. The database is reached with the connection para
 external DATABASE_URL works the same as the embedded database. A restore refuses to write into a database that
 already holds tables, or a media folder that already holds files, unless forced: nothing is overwritten by
 mistake.
+
+Erasure: a backup holds whoever was enrolled when it was taken. Backups older than BACKUP_RETENTION_DAYS are
+deleted (prune_backups), and a restore erases again everyone erased since the backup was taken (tombstones from
+the erasure ledger, the database restored over, and the backup; facesite.backup_erasures) unless told
+`allow_erased`. `list_backups` says which backups predate which erasures.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -45,6 +51,19 @@ class RestoreResult:
     database: str
     media_files: int
     created_at: str
+    erased_again: tuple[int, ...] = ()  # ids of people the backup held and the restore erased again
+    erased_restored: tuple[int, ...] = ()  # ids of erased people restored because allow_erased was given
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: Path
+    created_at: datetime
+    erased_since: tuple[int, ...]  # people erased after it was taken: it still holds their data
+
+    @property
+    def predates_erasures(self) -> bool:
+        return bool(self.erased_since)
 
 
 # --- PostgreSQL client tools -------------------------------------------------------------------------------
@@ -158,6 +177,10 @@ def create_backup(
         final = dest_dir / f"facesite-{stamp}-{n}.tar"
     partial = final.with_name(f".{final.name}.partial")
     args, env = _conninfo(database)
+    from facesite.backup_erasures import read_tombstones
+
+    with _connect(database) as conn:  # before the dump: every erasure read here is reflected in it
+        erased = read_tombstones(conn)
     with tempfile.TemporaryDirectory(prefix="facesite-backup-", dir=dest_dir) as tmp:
         dump = Path(tmp) / DUMP
         log(f"dumping database {database['NAME']} ...")
@@ -169,7 +192,11 @@ def create_backup(
             "format": FORMAT, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "database": database["NAME"], "media_files": len(files),
             "media_bytes": sum(f.stat().st_size for f in files), "dump_bytes": dump.stat().st_size,
+            "erased_person_ids": sorted(t.person_id for t in erased),
+            "erasures_through": max((t.erased_at for t in erased), default=None),
         }  # fmt: skip
+        if manifest["erasures_through"] is not None:
+            manifest["erasures_through"] = manifest["erasures_through"].isoformat(timespec="seconds")
         manifest_file = Path(tmp) / MANIFEST
         manifest_file.write_text(json.dumps(manifest, indent=2) + "\n")
         log(f"writing {final} ({len(files)} media files) ...")
@@ -186,7 +213,71 @@ def create_backup(
             os.replace(partial, final)
         finally:
             partial.unlink(missing_ok=True)
+    for pruned in prune_backups(dest_dir):
+        log(f"deleted {pruned.name}: older than BACKUP_RETENTION_DAYS")
     return final
+
+
+# --- retention and erasures --------------------------------------------------------------------------------
+def _created_at(archive: Path) -> datetime:
+    try:
+        return datetime.fromisoformat(read_manifest(archive)["created_at"])
+    except (BackupError, KeyError, ValueError):
+        return datetime.fromtimestamp(archive.stat().st_mtime, UTC)
+
+
+def _archives(backup_dir: Path) -> list[Path]:
+    return sorted(p for p in backup_dir.glob("facesite-*.tar") if p.is_file()) if backup_dir.is_dir() else []
+
+
+def prune_backups(backup_dir: Path | None = None, *, now: datetime | None = None) -> list[Path]:
+    """Delete backups taken more than BACKUP_RETENTION_DAYS ago (0: keep all); returns the deleted paths. They
+    hold biometric data, erased people's too, so they must not live for ever."""
+    from django.conf import settings
+
+    days = settings.BACKUP_RETENTION_DAYS
+    if days <= 0:
+        return []
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    deleted = []
+    for archive in _archives(Path(backup_dir or settings.BACKUP_DIR)):
+        if _created_at(archive) < cutoff:
+            archive.unlink(missing_ok=True)
+            deleted.append(archive)
+    return deleted
+
+
+def known_erasures(database: dict | None = None) -> dict:
+    """Every erasure on record: the ledger file and the database's tombstones (person id -> Tombstone)."""
+    from facesite.backup_erasures import read_tombstones
+    from recognition.services.erasures import merge, read_ledger
+
+    in_database = []
+    if database is not None:
+        try:
+            with _connect(database) as conn:
+                in_database = read_tombstones(conn)
+        except Exception:  # a database that does not exist yet (a fresh server): the ledger still counts
+            in_database = []
+    return merge(read_ledger(), in_database)
+
+
+def list_backups(backup_dir: Path | None = None, *, database: dict | None = None) -> list[BackupInfo]:
+    """The backups, oldest first, each with the people erased after it was taken (whom it still holds)."""
+    from django.conf import settings
+
+    erasures = known_erasures(database or _default_database())
+    found = []
+    for archive in _archives(Path(backup_dir or settings.BACKUP_DIR)):
+        try:
+            manifest = read_manifest(archive)
+        except BackupError:
+            continue
+        created = datetime.fromisoformat(manifest["created_at"])
+        reflected = set(manifest.get("erased_person_ids", []))
+        since = tuple(sorted(pid for pid, t in erasures.items() if pid not in reflected and t.erased_at >= created))
+        found.append(BackupInfo(archive, created, since))
+    return found
 
 
 # --- restore -----------------------------------------------------------------------------------------------
@@ -216,7 +307,7 @@ def read_manifest(archive: Path) -> dict:
 
 def restore_backup(
     archive: Path, *, database: dict | None = None, media_root: Path | None = None, force: bool = False,
-    log: Log = lambda _m: None,
+    allow_erased: bool = False, log: Log = lambda _m: None,
 ) -> RestoreResult:  # fmt: skip
     """Load a backup into a database (default: Django's) and a media folder (default: MEDIA_ROOT).
 
@@ -224,6 +315,10 @@ def restore_backup(
     files. With force, the objects the backup holds are dropped and recreated (pg_restore --clean) and its
     media files are written over same-named ones; anything else in the database or the folder is left alone.
     The database part runs in one transaction: a failed restore leaves the database as it was.
+
+    Erased people are not brought back: everyone named by a tombstone (the erasure ledger, the database
+    restored over, the backup itself) is erased again right after pg_restore, and their media files are not
+    written. `allow_erased` restores them as the backup holds them (a mistaken erasure).
     """
     from django.conf import settings
     from django.db import connections
@@ -243,17 +338,41 @@ def restore_backup(
             f"{media_root} already holds files: restore refuses to overwrite them. "
             f"Point FACESITE_MEDIA_ROOT at an empty folder, or use --force"
         )
+    erasures = known_erasures(database)  # read before pg_restore replaces the database's own
     args, env = _conninfo(database)
+    from facesite.backup_erasures import Reapplied, read_tombstones, reapply
+    from recognition.services.erasures import merge
+
     with tempfile.TemporaryDirectory(prefix="facesite-restore-") as tmp, tarfile.open(archive, "r:") as tar:
         dump = Path(tmp) / DUMP
         with tar.extractfile(DUMP) as src, dump.open("wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
         log(f"restoring database {database['NAME']} from {archive.name} ({manifest['created_at']}) ...")
-        cmd = [pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
+        # --no-comments: the dump's COMMENT ON EXTENSION vector needs the extension's owner (the superuser), and
+        # the platform's role is none (facesite.local.postgres); the schema keeps no comments of its own.
+        cmd = [pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--no-comments", "--exit-on-error",
                "--single-transaction", *args, "--dbname", database["NAME"]]  # fmt: skip
         if tables:
             cmd += ["--clean", "--if-exists"]
         _run([*cmd, str(dump)], env, "pg_restore")
+        reapplied, erased_restored = Reapplied(), ()
+        try:
+            with _connect(database) as conn:
+                erasures = merge(list(erasures.values()), read_tombstones(conn))
+                if allow_erased:
+                    erased_restored = tuple(sorted(
+                        row[0] for row in conn.execute(
+                            "SELECT id FROM recognition_person WHERE id = ANY(%s)", [list(erasures)])
+                    ))  # fmt: skip
+                else:
+                    reapplied = reapply(conn, erasures)
+        except Exception as exc:
+            raise BackupError(
+                f"the database was restored, but erasing again the people erased since the backup failed ({exc}):"
+                f" run the restore again, or erase them by hand; do not put this database in service"
+            ) from exc
+        if reapplied.removed or reapplied.stripped:
+            log(f"erased again {len(reapplied.removed) + len(reapplied.stripped)} people erased since the backup")
         restored = 0
         for member in tar:
             target = _media_target(member, media_root)
@@ -261,6 +380,8 @@ def restore_backup(
                 if member.name.startswith(f"{MEDIA}/") and not member.isdir():
                     log(f"skipped {member.name!r}: not a plain file inside the media folder")
                 continue
+            if reapplied.skips(member.name.removeprefix(f"{MEDIA}/")):
+                continue  # an erased person's face image or crop
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp_target = target.with_name(f".{target.name}.restoring")
             with tar.extractfile(member) as src, tmp_target.open("wb") as out:
@@ -272,4 +393,6 @@ def restore_backup(
         connections[alias].close()
     log(f"restored {restored} media files into {media_root}")
     return RestoreResult(archive=archive, database=database["NAME"], media_files=restored,
-                         created_at=manifest["created_at"])  # fmt: skip
+                         created_at=manifest["created_at"],
+                         erased_again=tuple(sorted(reapplied.removed + reapplied.stripped)),
+                         erased_restored=erased_restored)  # fmt: skip

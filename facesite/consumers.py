@@ -3,9 +3,12 @@
 Public on purpose, like /healthz (a monitor checks the websocket path without an account); it tells only
 what /healthz tells (database up, pgvector, queue mode, model pack); it echoes the caller's message.
 Each connection is limited: a text message of at most HEALTH_MAX_MESSAGE_BYTES (else close 4413), at most
-HEALTH_MAX_PER_SECOND messages a second (else close 4429), text only (binary: close 4400).
+HEALTH_MAX_PER_SECOND messages a second (else close 4429), text only (binary: close 4400). The status itself is
+computed at most once per HEALTH_STATUS_TTL_S in each process, whatever the number of connections and messages:
+a crowd of sockets cannot turn into a query per message.
 """
 
+import threading
 import time
 
 from channels.db import database_sync_to_async
@@ -14,7 +17,19 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from facesite.health import platform_status
 
 HEALTH_MAX_MESSAGE_BYTES = 4096
-HEALTH_MAX_PER_SECOND = 10
+HEALTH_MAX_PER_SECOND = 5
+HEALTH_STATUS_TTL_S = 1.0
+_status_cache: dict = {"at": float("-inf"), "status": None}
+_status_lock = threading.Lock()  # not an asyncio.Lock: the status is computed in a worker thread
+
+
+def cached_status() -> dict:
+    """platform_status(), reused for HEALTH_STATUS_TTL_S; concurrent askers wait for one computation."""
+    with _status_lock:
+        if time.monotonic() - _status_cache["at"] >= HEALTH_STATUS_TTL_S:
+            _status_cache["status"] = platform_status()
+            _status_cache["at"] = time.monotonic()
+        return _status_cache["status"]
 
 
 class HealthConsumer(AsyncJsonWebsocketConsumer):
@@ -43,5 +58,5 @@ class HealthConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content, **kwargs) -> None:
-        status = await database_sync_to_async(platform_status)()
+        status = await database_sync_to_async(cached_status)()
         await self.send_json({"echo": content, "status": status})

@@ -19,20 +19,29 @@ MODELS_DIR = Path(env("FACESITE_MODELS_DIR", default=str(BASE_DIR / "models" / "
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 
-def _local_secret(name: str) -> str:
-    """A random secret generated once and kept in var/ (mode 0600), so it survives restarts."""
-    path = VAR_DIR / name
-    if path.exists():
-        return path.read_text().strip()
+def _local_secret(name: str, directory: Path | None = None) -> str:
+    """A random secret generated once and kept in var/, so it survives restarts. It is written, with mode 0600
+    from the moment the file exists, to a private temporary file that is then linked into place: never readable
+    by others, never seen half-written, and two processes starting at once agree on one secret."""
+    import os
     import secrets
 
+    path = (directory or VAR_DIR) / name
+    if path.exists():
+        return path.read_text().strip()
     value = secrets.token_urlsafe(48)
+    draft = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(value)
-        path.chmod(0o600)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as secret_file:
+            secret_file.write(value)
+        os.link(draft, path)  # fails if another process linked its secret first
+    except FileExistsError:
+        return path.read_text().strip()
     except OSError:
-        pass  # read-only checkout: the secret lives for this process only
+        return value  # read-only checkout: the secret lives for this process only
+    finally:
+        draft.unlink(missing_ok=True)
     return value
 
 
@@ -76,6 +85,8 @@ if DB_POOL_MAX_SIZE > 0:
 # Without REDIS_URL: Celery runs tasks in-process (eager) and the channel layer is in memory (one process).
 REDIS_URL = env("REDIS_URL", default="")
 EMBEDDED_REDIS_PORT = env.int("FACESITE_REDIS_PORT", default=63790)
+# The embedded Redis asks for this password (facesite.local.redis; `make run` puts it in the REDIS_URL it hands on).
+EMBEDDED_REDIS_PASSWORD = _local_secret("redis_password") if not REDIS_URL else ""
 
 # --- applications ---------------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -274,6 +285,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 API_MAX_IMAGE_BYTES = env.int("API_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)  # one picture to identify/verify
+# Pixels of one API picture, checked from its header before decoding: a few KB of PNG can announce 40 MP (about
+# 1 GB decoded, converted and analysed). 12 MP is a 4000x3000 phone photo.
+API_MAX_IMAGE_PIXELS = env.int("API_MAX_IMAGE_PIXELS", default=12_000_000)
 
 # === Attendance (attendance/) ===============================================================================
 # Block owned by the attendance work; appended, the settings above are unchanged. Days use TIME_ZONE.
@@ -300,6 +314,7 @@ SIGNUP_FRAME_INTERVAL_MS = env.int("SIGNUP_FRAME_INTERVAL_MS", default=400)
 SIGNUP_MIN_POSE_STEP = env.float("SIGNUP_MIN_POSE_STEP", default=6.0)  # degrees of yaw/pitch between kept photos
 SIGNUP_MAX_FRAME_BYTES = env.int("SIGNUP_MAX_FRAME_BYTES", default=2 * 1024 * 1024)
 SIGNUP_PENDING_DIR = Path(env("SIGNUP_PENDING_DIR", default=str(VAR_DIR / "signup")))
+SIGNUP_ATTEMPTS_PER_HOUR = env.int("SIGNUP_ATTEMPTS_PER_HOUR", default=10)  # sign-up posts per address (429 above)
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("accounts.context_processors.signup")  # nav: "Sign up"
 # What a person agrees to; a new text needs a new version (each consent row keeps the text and version shown).
 CONSENT_VERSION = env("CONSENT_VERSION", default="1")
@@ -340,6 +355,18 @@ CELERY_TASK_ROUTES = {
 }
 # Backups (`manage.py backup` / `restore`): one tar of a pg_dump and the media folder.
 BACKUP_DIR = Path(env("FACESITE_BACKUP_DIR", default=str(VAR_DIR / "backups")))
+# Backups hold biometric data, erased people's included: they are deleted after BACKUP_RETENTION_DAYS (at each
+# backup and by Celery beat; 0 keeps them for ever). Every erasure is also appended to ERASURE_LEDGER (person ids
+# and times only), which outlives the database: a restore erases again whoever a newer erasure removed.
+BACKUP_RETENTION_DAYS = env.int("BACKUP_RETENTION_DAYS", default=30)
+ERASURE_LEDGER = Path(env("FACESITE_ERASURE_LEDGER", default=str(BACKUP_DIR / "erasures.jsonl")))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "prune-backups": {"task": "facesite.tasks.prune_backups", "schedule": RETENTION_PURGE_INTERVAL_S},
+        # Expired sessions (a capture's state, a pending sign-up) leave django_session instead of staying there.
+        "clear-sessions": {"task": "facesite.tasks.clear_sessions", "schedule": RETENTION_PURGE_INTERVAL_S},
+    }
+)
 # Database outages: a request that cannot reach PostgreSQL answers 503 "try again" (facesite.middleware)
 # within DB_CONNECT_TIMEOUT_S instead of hanging or failing with a 500; the next request connects afresh.
 DB_CONNECT_TIMEOUT_S = env.int("DB_CONNECT_TIMEOUT_S", default=5)
@@ -365,9 +392,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+# Password spraying (a few passwords tried against many usernames) never trips the per-username count: an
+# address is also locked out after LOGIN_ADDRESS_FAILURE_LIMIT failed logins of any usernames
+# (facesite.login_lockout.LockoutHandler keeps the two limits apart).
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # this order: LockoutHandler relies on it
+AXES_HANDLER = "facesite.login_lockout.LockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_COOLOFF_MESSAGE = (
     f"Account locked: too many failed logins. Try again in {LOGIN_LOCKOUT_MINUTES} minutes, or ask an "
@@ -390,6 +422,7 @@ REST_FRAMEWORK.update(
             "anon": env("API_RATE_ANON", default="300/minute"),
             "user": env("API_RATE_USER", default="6000/minute"),
             "recognition": env("API_RATE_RECOGNITION", default="3000/minute"),
+            "auth": env("API_RATE_AUTH", default="10/minute"),  # POST /api/v1/auth/token/, per address
         },
         "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # 0: the address is REMOTE_ADDR, never a client's X-Forwarded-For
     }

@@ -503,7 +503,13 @@ class PackSettingsAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple:
         # The active pack switches only when a re-embedding has finished (the re-embed service does it).
-        return self.readonly_fields + (("pack",) if obj else ())
+        fields = self.readonly_fields + (("pack",) if obj else ())
+        if not request.user.has_perm("recognition.change_threshold"):
+            fields += ("threshold", "margin")  # who is recognised changes for everyone: its own permission
+        return fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and request.user.has_perm("recognition.change_threshold")
 
     @admin.display(description="embeddings of its embedder")
     def gallery_embeddings(self, settings_row: PackSettings) -> int | str:

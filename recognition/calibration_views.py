@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
@@ -19,6 +20,7 @@ from recognition.inference import active_pack
 from recognition.services import calibration
 
 TARGETS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
+THRESHOLD_PERMISSION = "recognition.change_threshold"
 
 
 def _choice(request: HttpRequest) -> tuple[str, float]:
@@ -39,7 +41,10 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
     pack, target = _choice(request)
     result = calibration.calibrate(pack, target_far=target)
     enough = result.genuine.size > 0 and result.impostor.size > 0
+    may_apply = request.user.has_perm(THRESHOLD_PERMISSION)
     if request.method == "POST":
+        if not may_apply:
+            raise PermissionDenied("changing the match threshold needs the “change the match threshold” permission")
         if not enough:
             messages.error(request, "Not enough enrolled images to calibrate; nothing was changed.")
         else:
@@ -51,6 +56,7 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
         "title": "Match threshold calibration",
         "result": result,
         "enough": enough,
+        "may_apply": may_apply,
         "pack": pack,
         "packs": sorted(PACKS),
         "targets": [(f"{t:g}", t == target) for t in TARGETS],

@@ -153,9 +153,30 @@ class PackSettings(models.Model):
 
     class Meta:
         verbose_name_plural = "pack settings"
+        # Moving the threshold changes who is recognised, for everyone: its own permission, not any staff's.
+        permissions = [("change_threshold", "Can change the match threshold and margin")]
         constraints = [
             models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_pack")
         ]
 
     def __str__(self) -> str:
         return f"{self.pack} (threshold {self.threshold:.3f}, margin {self.margin:.3f})"
+
+
+class ErasedPerson(models.Model):
+    """A tombstone: this person's biometric data was erased (consent withdrawn, account deleted, purged by staff
+    or by recycle-bin retention). No name and no biometric data, only the id, so a restore of an older backup
+    can erase them again instead of bringing them back (facesite.backup)."""
+
+    person_id = models.BigIntegerField(unique=True, help_text="id the erased Person had")
+    erased_at = models.DateTimeField(default=timezone.now, db_index=True)
+    person_kept = models.BooleanField(
+        default=False, help_text="the Person row stayed (a name with no face data, its attendance kept)"
+    )
+
+    class Meta:
+        ordering = ["-erased_at"]
+        verbose_name = "erased person"
+
+    def __str__(self) -> str:
+        return f"person #{self.person_id} erased {self.erased_at:%Y-%m-%d %H:%M}"

@@ -121,6 +121,12 @@ def service_env(**extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(autouse=True)
+def _erasure_ledger(tmp_path: Path, settings) -> None:
+    """Erasures made by tests are appended to a ledger of the test's own, never to var/'s."""
+    settings.ERASURE_LEDGER = tmp_path / "erasure-ledger" / "erasures.jsonl"
+
+
 @pytest.fixture
 def media_root(tmp_path: Path, settings) -> Path:
     """MEDIA_ROOT for this test, shared by the test process and the service subprocesses it starts."""

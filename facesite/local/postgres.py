@@ -2,6 +2,14 @@
 
 Used when no DATABASE_URL is set. Data lives in var/pg/data and survives restarts; nothing here ever deletes it.
 PostgreSQL refuses to run as root, so under root it runs as an unprivileged system user created on first use.
+
+Two roles: `facesite_admin`, the cluster's superuser (initdb's bootstrap role; its password is generated into
+var/pg/admin_password, mode 0600), which creates the app role, the database and the pgvector extension (in
+template1 too, so test databases have it); and `facesite`, the role the platform connects as: it owns its
+database and may create databases (tests), but is no superuser, so an SQL injection or a stolen DATABASE_URL
+cannot read files, run programs or touch other databases as the server's OS user. A cluster made before this
+split has `facesite` as its bootstrap superuser, which PostgreSQL cannot demote: it keeps working, with a warning
+saying how to move to a new cluster (backup, new var/pg, restore).
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ import importlib.util
 import logging
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -51,6 +60,7 @@ class EmbeddedPostgres:
     shared_buffers: str = "128MB"
     database: str = "facesite"
     role: str = "facesite"
+    admin_role: str = "facesite_admin"
 
     @classmethod
     def from_settings(cls) -> EmbeddedPostgres:
@@ -75,6 +85,22 @@ class EmbeddedPostgres:
     @property
     def url(self) -> str:
         return f"postgres://{self.role}:{self.password}@127.0.0.1:{self.port}/{self.database}"
+
+    @property
+    def admin_password_file(self) -> Path:
+        return self.root / "admin_password"
+
+    def _admin_password(self, *, create: bool = False) -> str | None:
+        """The superuser's password: generated once (0600, created with that mode) before initdb."""
+        if self.admin_password_file.exists():
+            return self.admin_password_file.read_text().strip()
+        if not create:
+            return None
+        value = secrets.token_urlsafe(32)
+        fd = os.open(self.admin_password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as secret_file:
+            secret_file.write(value)
+        return value
 
     # --- running binaries, as the unprivileged user when we are root -------------------------------------------
     def _as_root(self) -> bool:
@@ -153,14 +179,15 @@ class EmbeddedPostgres:
                 f"{self.data_dir} is not empty but holds no PostgreSQL cluster: move it away (nothing is deleted)"
             )
         # initdb reads the superuser's password from a file the postgres user can read; removed right after.
+        admin_password = self._admin_password(create=True)
         with tempfile.NamedTemporaryFile("w", dir=self.root, delete=False) as pwfile:
-            pwfile.write(self.password)
+            pwfile.write(admin_password)
         try:
             if self._as_root():
                 entry = pwd.getpwnam(self.os_user)
                 os.chown(pwfile.name, entry.pw_uid, entry.pw_gid)
             self._run(
-                "initdb", "-D", str(self.data_dir), "-U", self.role, "-E", "UTF8", "--locale=C",
+                "initdb", "-D", str(self.data_dir), "-U", self.admin_role, "-E", "UTF8", "--locale=C",
                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", f"--pwfile={pwfile.name}",
             )  # fmt: skip
         finally:
@@ -184,10 +211,42 @@ class EmbeddedPostgres:
 
     def _ensure_database(self) -> None:
         import psycopg
+        from psycopg import sql
 
-        admin_url = f"postgres://{self.role}:{self.password}@127.0.0.1:{self.port}/postgres"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.database]).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{self.database}"')
-                log.info("created database %s", self.database)
+        admin_password = self._admin_password()
+        if admin_password is None:  # a cluster from before the split: `facesite` is its bootstrap superuser
+            log.warning(
+                "the embedded PostgreSQL in %s was made by an older version: the app role %s is its superuser. "
+                "To drop that: `manage.py backup`, stop, move %s away, start (a new cluster is made), "
+                "`manage.py restore`", self.data_dir, self.role, self.root,
+            )  # fmt: skip
+            with psycopg.connect(self._admin_url("postgres", self.role, self.password), autocommit=True) as conn:
+                self._create_database(conn)
+            return
+        with psycopg.connect(self._admin_url("postgres", self.admin_role, admin_password), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [self.role]).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            conn.execute(
+                sql.SQL("{} ROLE {} LOGIN NOSUPERUSER NOCREATEROLE CREATEDB NOREPLICATION NOBYPASSRLS PASSWORD {}")
+                .format(sql.SQL(verb), sql.Identifier(self.role), sql.Literal(self.password))
+            )
+            self._create_database(conn, owner=self.role)
+        # pgvector is not a trusted extension: the superuser creates it, in template1 as well, so every database
+        # the app role creates (the test databases) has it.
+        for database in ("template1", self.database):
+            with psycopg.connect(self._admin_url(database, self.admin_role, admin_password), autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+
+    def _admin_url(self, database: str, role: str, password: str) -> str:
+        return f"postgres://{role}:{password}@127.0.0.1:{self.port}/{database}"
+
+    def _create_database(self, conn, owner: str | None = None) -> None:
+        from psycopg import sql
+
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.database]).fetchone()
+        if not exists:
+            statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database))
+            if owner:
+                statement += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
+            conn.execute(statement)
+            log.info("created database %s", self.database)

@@ -1,17 +1,23 @@
 """The platform's own Redis (broker for Celery, channel layer for several web processes), when no REDIS_URL is set.
 
 It runs redis-server from the system (Debian's redis-server package) with an append-only file in var/redis,
-so tasks queued before a restart are still there after it.
+so tasks queued before a restart are still there after it. It asks for a password (generated once, kept in
+var/redis_password, mode 0600): on a shared machine, any local user could otherwise read and inject tasks and
+websocket messages on 127.0.0.1. The password goes to redis-server in a 0600 config file, never on its command
+line (which `ps` shows to everyone), and into REDIS_URL for the platform's own processes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from facesite.local.errors import ServiceError, ensure_port_free, ensure_writable
 
@@ -22,16 +28,29 @@ log = logging.getLogger("facesite.local")
 class EmbeddedRedis:
     root: Path  # var/redis
     port: int
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     @classmethod
     def from_settings(cls) -> EmbeddedRedis:
         from django.conf import settings
 
-        return cls(root=settings.VAR_DIR / "redis", port=settings.EMBEDDED_REDIS_PORT)
+        return cls(root=settings.VAR_DIR / "redis", port=settings.EMBEDDED_REDIS_PORT,
+                   password=settings.EMBEDDED_REDIS_PASSWORD)  # fmt: skip
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{quote(self.password, safe='')}@127.0.0.1:{self.port}/0"
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "redis.conf"
+
+    def _write_config(self) -> None:
+        """The password for redis-server, in a file only this user can read (rewritten at every start)."""
+        self.config_file.unlink(missing_ok=True)
+        fd = os.open(self.config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as config:
+            config.write(f'requirepass "{self.password}"\n')
 
     @property
     def pid_file(self) -> Path:
@@ -43,8 +62,8 @@ class EmbeddedRedis:
         from redis.retry import Retry
 
         # Fail fast: a port held by something that is not Redis must not hang `make run`.
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=1.0,
-                           retry=Retry(NoBackoff(), 0))  # fmt: skip
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, socket_connect_timeout=0.5,
+                           socket_timeout=1.0, retry=Retry(NoBackoff(), 0))  # fmt: skip
 
     def is_running(self) -> bool:
         import redis
@@ -66,8 +85,9 @@ class EmbeddedRedis:
         ensure_writable(self.root)
         ensure_port_free(self.port, what="Redis", env_var="FACESITE_REDIS_PORT")
         self.pid_file.unlink(missing_ok=True)  # a stale pid file from a crash; the data files are kept
+        self._write_config()
         result = subprocess.run(
-            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--daemonize", "yes",
+            [binary, str(self.config_file), "--bind", "127.0.0.1", "--port", str(self.port), "--daemonize", "yes",
              "--pidfile", str(self.pid_file), "--dir", str(self.root), "--logfile", str(self.root / "redis.log"),
              "--save", "", "--appendonly", "yes", "--protected-mode", "yes"],
             capture_output=True, text=True,

@@ -1,8 +1,9 @@
 """Turning an uploaded file into pixels, with the status code each failure deserves.
 
-413: larger than API_MAX_IMAGE_BYTES. 415: not an image at all (a PDF, a text file) or a format this platform
-does not read. 400: a file that claims to be an image (image/* type or an image file name) but cannot be
-decoded, or one whose pixels are refused (a decompression bomb).
+413: larger than API_MAX_IMAGE_BYTES, or more pixels than API_MAX_IMAGE_PIXELS (read from the header, before a
+pixel is decoded: a small PNG can announce 40 MP, about 1 GB once decoded and converted). 415: not an image at
+all (a PDF, a text file) or a format this platform does not read. 400: a file that claims to be an image
+(image/* type or an image file name) but cannot be decoded.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 import numpy as np
+from django.conf import settings
 
 from recognition.api.errors import InvalidImageError, PayloadTooLarge, UnsupportedImageType
 from recognition.api.parsers import max_image_bytes
-from recognition.engine.imageio import InvalidImage, decode_image, image_format
+from recognition.engine.imageio import ImageTooLarge, InvalidImage, decode_image, image_format
 from recognition.services.enrollment import EXTENSIONS
 from recognition.uploads import IMAGE_SUFFIXES
 
@@ -46,6 +48,8 @@ def read_image(upload, field: str = "image") -> np.ndarray:
             f"{field} is a {found_format} image; send JPEG, PNG, BMP, WEBP, TIFF or GIF."
         )
     try:
-        return decode_image(data)
+        return decode_image(data, max_pixels=settings.API_MAX_IMAGE_PIXELS)
+    except ImageTooLarge as exc:
+        raise PayloadTooLarge(f"{field} is too large: {exc}") from None
     except InvalidImage as exc:
         raise InvalidImageError(f"{field} cannot be decoded: {exc}") from None

@@ -93,6 +93,17 @@ def _enrollment_batches(person: Person):
 class PersonViewSet(viewsets.ModelViewSet):
     serializer_class = s.PersonSerializer
     permission_classes = [IsStaffOrReadOnly]
+    # What each staff change needs, as in the admin (the recycle bin and restoring from it: "delete").
+    staff_permissions = {
+        "create": ["recognition.add_person"],
+        "update": ["recognition.change_person"],
+        "partial_update": ["recognition.change_person"],
+        "destroy": ["recognition.delete_person"],
+        "restore": ["recognition.delete_person"],
+        "image": ["recognition.delete_faceimage"],
+        "enrollments:GET": ["recognition.view_enrollment"],
+        "enrollments:POST": ["recognition.add_enrollment"],  # as the upload page
+    }
     filterset_class = PersonFilter
     search_fields = ["display_name", "slug", "notes"]
     ordering_fields = ["display_name", "created_at", "updated_at"]
@@ -222,6 +233,7 @@ def _zip_items(upload, person: Person, limits):
 class EnrollmentViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Enrollment.objects.order_by("-created_at")
     permission_classes = [IsStaff]
+    staff_permissions = {"list": ["recognition.view_enrollment"], "retrieve": ["recognition.view_enrollment"]}
     serializer_class = s.BatchProgressSerializer
     filterset_fields = ["state", "source"]
     search_fields: list[str] = []

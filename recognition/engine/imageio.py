@@ -14,6 +14,10 @@ class InvalidImage(ValueError):
     """The data is not a decodable image, or is too large to decode safely."""
 
 
+class ImageTooLarge(InvalidImage):
+    """The header announces more pixels than the caller allows; nothing was decoded."""
+
+
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
@@ -47,14 +51,14 @@ def decode_image(
         # Image.open only parses the header; pixels are decoded by load() below.
         img = Image.open(io.BytesIO(raw))
     except Image.DecompressionBombError as exc:
-        raise InvalidImage(f"image too large: {exc}") from exc
+        raise ImageTooLarge(f"image too large: {exc}") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InvalidImage("data is not a recognised image format") from exc
     width, height = img.size
     if width <= 0 or height <= 0:
         raise InvalidImage(f"image has no pixels ({width}x{height})")
     if width * height > max_pixels:
-        raise InvalidImage(
+        raise ImageTooLarge(
             f"image too large: {width}x{height} = {width * height} pixels exceeds the limit of {max_pixels}"
         )
     try:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from audit.models import Action
 from audit.services import Target, record, record_per_person
 from recognition.models import FaceImage, Person
+from recognition.services import erasures
 from recognition.signals import people_merging, person_erasing
 
 log = logging.getLogger("recognition.lifecycle")
@@ -134,37 +135,39 @@ class PersonPurge:
     erased_elsewhere: int  # rows other apps erased or anonymised for the person (person_erasing receivers' counts)
 
 
-def purge_person(person: Person, *, actor=None, keep_person: bool = False) -> PersonPurge:
+def purge_person(person: Person, *, actor=None, keep_person: bool = False, **details) -> PersonPurge:
     """Erase a person's biometric data: every image file, image row and embedding, and what other apps hold
     of their face (the person_erasing signal: attendance removes its evidence crops and anonymises or keeps its
-    rows per setting), then the person. With `keep_person` the Person stays, a name with no face data.
+    rows per setting; all of them when the person goes), then the person. With `keep_person` the Person stays, a
+    name with no face data. The erasure is recorded (recognition.services.erasures), so restoring an older backup
+    erases them again.
 
     A person_erasing receiver may return how many of its rows it erased or anonymised; the counts add up in
     `erased_elsewhere`."""
     with transaction.atomic():
         target = Target("recognition.person", person.pk, str(person))
-        responses = person_erasing.send(sender=Person, person=person)
+        responses = person_erasing.send(sender=Person, person=person, person_kept=keep_person)
         doomed = _purge(person.images.all())
+        erasures.record_erasure(person.pk, person_kept=keep_person)  # a restore must not bring them back
         if not keep_person:
             person.delete()
         record(actor, Action.PURGE, target, person=not keep_person, images=[i.pk for i in doomed],
-               count=len(doomed))  # fmt: skip
+               count=len(doomed), **details)  # fmt: skip
     erased = sum(result for _, result in responses if isinstance(result, int))
     return PersonPurge(images=len(doomed), erased_elsewhere=erased)
 
 
 def purge_expired(retention_days: int) -> int:
-    """Purge images that have been in the recycle bin longer than the retention period, and people whose
-    images are all gone. Returns how many images were purged."""
+    """Purge images that have been in the recycle bin longer than the retention period, and people who have
+    been there that long: a person goes the way every erasure goes (purge_person: the person_erasing signal,
+    so attendance drops their crops and emotions, and a tombstone). Returns how many images were purged."""
     cutoff = timezone.now() - timedelta(days=retention_days)
     why = {"reason": f"in the recycle bin for more than {retention_days} days"}
     with transaction.atomic():
         expired = FaceImage.objects.filter(status=FaceImage.Status.DELETED, deleted_at__lt=cutoff)
         purged = purge_images(expired, **why)
-        for person in Person.objects.filter(deleted_at__lt=cutoff, images__isnull=True):
-            target = Target("recognition.person", person.pk, str(person))
-            person.delete()
-            record(None, Action.PURGE, target, person=True, images=[], count=0, **why)
+        for person in Person.objects.filter(deleted_at__lt=cutoff):
+            purged += purge_person(person, **why).images
     if purged:
         log.info("purged %s images older than %s days from the recycle bin", purged, retention_days)
     return purged

@@ -10,9 +10,18 @@ def api_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+def with_recognition_permissions(user):
+    """Staff change identities through the API only with the model permissions (as in the admin)."""
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="recognition"))
+    return type(user).objects.get(pk=user.pk)
+
+
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    user = django_user_model.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    return with_recognition_permissions(user)
 
 
 @pytest.fixture

@@ -9,14 +9,17 @@ import yaml
 from django.core.management import get_commands
 
 REPO = Path(__file__).resolve().parents[2]
-COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+COMPOSE_TEXT = (REPO / "docker-compose.yml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 APP_SERVICES = ["web", "worker", "worker-gpu"]
 # Variables that the container images themselves read (Postgres image), not the project.
 IMAGE_VARIABLES = {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"}
+PROCESS_VARIABLES = {"DJANGO_SETTINGS_MODULE"}  # read by Django and Celery themselves
+SECRETS = ("SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "ADMIN_PASSWORD")
 
 
 def settings_variables() -> set[str]:
-    source = (REPO / "facesite" / "settings.py").read_text()
+    source = "".join((REPO / "facesite" / name).read_text() for name in ("settings.py", "settings_production.py"))
     return set(re.findall(r"""env(?:\.\w+)?\(\s*["']([A-Z][A-Z0-9_]*)["']""", source))
 
 
@@ -30,7 +33,7 @@ def test_services_are_the_ones_the_design_names() -> None:
 @pytest.mark.parametrize("name", APP_SERVICES)
 def test_every_variable_a_service_sets_is_read_by_settings(name: str) -> None:
     environment = COMPOSE["services"][name]["environment"]
-    unknown = set(environment) - settings_variables() - IMAGE_VARIABLES
+    unknown = set(environment) - settings_variables() - IMAGE_VARIABLES - PROCESS_VARIABLES
     assert not unknown, f"{name} sets variables settings.py never reads: {sorted(unknown)}"
 
 
@@ -61,3 +64,28 @@ def test_gpu_worker_reserves_an_nvidia_device_and_takes_the_gpu_queue() -> None:
 def test_database_and_media_live_in_volumes() -> None:
     assert any("/var/lib/postgresql/data" in v for v in COMPOSE["services"]["db"]["volumes"])
     assert any(v.startswith("media:") for v in COMPOSE["services"]["web"]["volumes"])
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_services_run_the_production_settings(name: str) -> None:
+    environment = COMPOSE["services"][name]["environment"]
+    assert environment["DJANGO_SETTINGS_MODULE"] == "facesite.settings_production"
+    assert environment["SECURE_PROXY_SSL_HEADER"] == "HTTP_X_FORWARDED_PROTO,https"
+
+
+def test_no_secret_has_a_default() -> None:
+    """Every use of a secret is ${NAME:?message}: compose refuses to start without it, never falls back."""
+    for secret in SECRETS:
+        uses = re.findall(r"\$\{" + secret + r"(:?[-?+]?)", COMPOSE_TEXT)
+        assert uses, f"{secret} is never used"
+        assert set(uses) == {":?"}, f"{secret} has a default or may be empty: {uses}"
+    assert "${POSTGRES_PASSWORD:?" in COMPOSE["services"]["web"]["environment"]["DATABASE_URL"]
+    assert "${REDIS_PASSWORD:?" in COMPOSE["services"]["web"]["environment"]["REDIS_URL"]
+    assert "--requirepass" in " ".join(COMPOSE["services"]["redis"]["command"])
+
+
+def test_plain_http_is_published_on_the_loopback_only() -> None:
+    """daphne speaks HTTP; the host exposes it to its own TLS proxy, not to the network."""
+    for name, service in COMPOSE["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("${WEB_BIND:-127.0.0.1}:"), f"{name} publishes {port} on every address"

@@ -29,7 +29,7 @@ def cluster() -> Iterator[EmbeddedPostgres]:
 def test_data_survives_a_restart(cluster: EmbeddedPostgres) -> None:
     cluster.ensure_running()
     with psycopg.connect(cluster.url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION vector")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")  # made by the admin role already
         conn.execute("CREATE TABLE kept (v vector(3))")
         conn.execute("INSERT INTO kept VALUES ('[1,2,3]')")
     cluster.stop()
@@ -89,3 +89,23 @@ def test_shared_buffers_auto_is_a_quarter_of_memory_within_bounds() -> None:
     assert shared_buffers("auto", memory_bytes=128 * 2**30) == "8192MB"  # a big host keeps memory for the rest
     assert shared_buffers("2GB") == "2GB"
     assert shared_buffers("auto").endswith("MB")
+
+
+def test_the_app_role_is_no_superuser_and_still_gets_pgvector(cluster: EmbeddedPostgres) -> None:
+    cluster.ensure_running()
+    with psycopg.connect(cluster.url, autocommit=True) as conn:
+        super_, createdb = conn.execute(
+            "SELECT rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        assert (super_, createdb) == (False, True)  # databases for the tests, nothing more
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("COPY (SELECT 1) TO PROGRAM 'true'")  # what a superuser's injection would do
+        assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'vector'").fetchone()
+        conn.execute("CREATE DATABASE made_by_the_app")  # as the test runner does
+    with psycopg.connect(cluster.url.rsplit("/", 1)[0] + "/made_by_the_app") as conn:
+        assert conn.execute("SELECT '[1,2]'::vector::text").fetchone() == ("[1,2]",)  # from template1
+    assert cluster.admin_password_file.stat().st_mode & 0o077 == 0
+    cluster.stop()
+    cluster.ensure_running()  # a restart keeps the roles as they are
+    with psycopg.connect(cluster.url) as conn:
+        assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone() == (False,)

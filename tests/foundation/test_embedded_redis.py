@@ -45,3 +45,27 @@ def test_missing_redis_server_says_how_to_install_it(tmp_path: Path, monkeypatch
     server = EmbeddedRedis(root=tmp_path / "redis", port=free_port())
     with pytest.raises(ServiceError, match="apt-get install redis-server.*REDIS_URL"):
         server.ensure_running()
+
+
+def test_it_asks_for_a_password_kept_off_the_command_line(tmp_path: Path) -> None:
+    import redis
+
+    server = EmbeddedRedis(root=tmp_path / "redis", port=free_port(), password="correct-horse-battery")
+    server.ensure_running()
+    try:
+        with pytest.raises(redis.AuthenticationError):  # any local user could otherwise use the queue
+            redis.Redis(host="127.0.0.1", port=server.port).ping()
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=server.port, password="wrong").ping()
+        assert redis.Redis.from_url(server.url).ping()  # REDIS_URL carries it
+        pid = int(server.pid_file.read_text())
+        assert b"correct-horse-battery" not in Path(f"/proc/{pid}/cmdline").read_bytes()  # `ps` shows that
+        assert server.config_file.stat().st_mode & 0o077 == 0
+    finally:
+        server.stop()
+
+
+def test_the_platform_gets_a_generated_password(settings) -> None:
+    server = EmbeddedRedis.from_settings()
+    assert settings.EMBEDDED_REDIS_PASSWORD and len(server.password) >= 32
+    assert f":{server.password}@" in server.url

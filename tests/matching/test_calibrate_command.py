@@ -56,7 +56,10 @@ def test_calibrate_refuses_an_empty_gallery():
 
 
 def test_calibration_page_shows_the_histograms_and_applies_the_threshold(client, django_user_model, gallery):
+    from django.contrib.auth.models import Permission
+
     staff = django_user_model.objects.create_user("calibrator", password="pw-123-calib", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="change_threshold"))  # its own permission
     member = django_user_model.objects.create_user("plain", password="pw-123-plain")
     client.force_login(member)
     assert client.get("/recognition/calibration/").status_code == 302  # to the admin login

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from recognition.models import Person
+from tests.api.conftest import with_recognition_permissions
 
 PERSONS = "/api/v1/persons/"
 
@@ -15,7 +16,8 @@ PERSONS = "/api/v1/persons/"
 @pytest.fixture
 def staff_client(db) -> APIClient:
     client = APIClient()
-    client.force_authenticate(get_user_model().objects.create_user("staff", password="x" * 16, is_staff=True))
+    staff = get_user_model().objects.create_user("staff", password="x" * 16, is_staff=True)
+    client.force_authenticate(with_recognition_permissions(staff))
     return client
 
 
