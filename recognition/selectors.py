@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from django.db.models import Count, Q
 from pgvector import Vector
 
-from recognition.models import Enrollment, FaceEmbedding, FaceImage
+from recognition.models import Enrollment, FaceEmbedding, FaceImage, IdentityConflict
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,20 @@ def batch_progress(batch: Enrollment) -> BatchProgress:
         batch_id=batch.pk, state=batch.state, duplicates=batch.duplicates, errors=batch.errors,
         total=counts["n_total"], **{status: counts[f"n_{status}"] for status in _COUNTED},
     )  # fmt: skip
+
+
+def batch_conflicts(batch: Enrollment) -> list[dict]:
+    """The identity conflicts a batch raised (faces that looked like another person), for its staff page."""
+    rows = IdentityConflict.objects.filter(enrollment=batch).order_by("pk").values(
+        "pk", "kind", "person_id", "person__display_name", "other_id", "other__display_name", "score", "refused",
+        "images", "resolution",
+    )  # fmt: skip
+    return [
+        {"id": r["pk"], "kind": r["kind"], "person_id": r["person_id"], "person": r["person__display_name"],
+         "other_id": r["other_id"], "other": r["other__display_name"], "score": round(r["score"], 3),
+         "refused": r["refused"], "images": len(r["images"]), "resolution": r["resolution"] or "open"}
+        for r in rows
+    ]  # fmt: skip
 
 
 # --- the gallery -----------------------------------------------------------------------------------------
