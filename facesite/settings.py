@@ -194,6 +194,9 @@ LIVE_MAX_FPS = env.int("LIVE_MAX_FPS", default=60)  # frames a connection may se
 # needs REDIS_URL. Each stream sticks to one of these channel names. Empty: in-process (the default).
 LIVE_INFERENCE_CHANNELS = env.list("LIVE_INFERENCE_CHANNELS", default=[])
 LIVE_WORKER_TIMEOUT_S = env.float("LIVE_WORKER_TIMEOUT_S", default=10.0)
+# A member's own /live/ page (their camera, anywhere) records attendance only when this allows it; operators'
+# pages, kiosks and cameras always do.
+LIVE_MEMBER_ATTENDANCE = env.bool("LIVE_MEMBER_ATTENDANCE", default=False)
 
 # --- Celery --------------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
