@@ -15,6 +15,7 @@ class Refusal(StrEnum):
     SAME_IMAGE_ELSEWHERE = "same_image_elsewhere"  # these bytes are enrolled for another person
     NAME_OF_ACCOUNT = "name_of_account"  # enrollment by name would add to a Person that belongs to an account
     NAME_IN_RECYCLE_BIN = "name_in_recycle_bin"  # ... to a Person in the recycle bin (never silently revived)
+    NAME_OF_WITHDRAWN = "name_of_withdrawn"  # ... would re-enroll, by name, an account that withdrew consent
 
 
 _WORDS = {
@@ -24,6 +25,8 @@ _WORDS = {
     "(use another name, or choose the person in the upload form)",
     Refusal.NAME_IN_RECYCLE_BIN: "{name!r} is in the recycle bin: restore the person first (enrollment by name "
     "never revives a deleted person)",
+    Refusal.NAME_OF_WITHDRAWN: "{name!r} is the name of an account that withdrew consent to biometric processing: "
+    "enrollment by name never re-enrolls it",
 }
 
 

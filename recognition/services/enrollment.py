@@ -85,6 +85,8 @@ def person_for_name(display_name: str) -> Person:
     have signed up under anyone's name, or someone who withdrew consent and kept a name without face data) is
     never added to, and a Person in the recycle bin is never silently revived; both are NameUnavailable."""
     name, slug = _name_and_slug(display_name)
+    if not Person.objects.filter(slug=slug).exists() and _withdrew_consent(slug):
+        raise NameUnavailable(Refusal.NAME_OF_WITHDRAWN, name)
     person, created = Person.objects.get_or_create(slug=slug, defaults={"display_name": name})
     if created:
         return person
@@ -93,6 +95,25 @@ def person_for_name(display_name: str) -> Person:
     if person.deleted_at is not None:
         raise NameUnavailable(Refusal.NAME_IN_RECYCLE_BIN, name)
     return person
+
+
+def _withdrew_consent(slug: str) -> bool:
+    """Is `slug` the name of an account whose consent is withdrawn (and not given again)? Its Person was erased
+    with its face data, so only the account's name is left to recognise it by. (`consents`: accounts' Consent;
+    read through the user model, as accounts builds on recognition and not the other way round.)"""
+    from django.contrib.auth import get_user_model
+
+    users = (
+        get_user_model().objects.filter(consents__withdrawn_at__isnull=False)
+        .exclude(consents__withdrawn_at__isnull=True).distinct()
+    )  # fmt: skip
+    for user in users.only("username", "first_name", "last_name"):
+        try:
+            if _name_and_slug(user.get_full_name() or user.get_username())[1] == slug:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 # --- 1. taking files in --------------------------------------------------------------------------------------------
