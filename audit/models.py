@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     TOKEN_REVOKE = "token_revoke", "revoke an API token"
     IDENTITY_CONFLICT = "identity_conflict", "face matches another person"
     CONFLICT_RESOLVE = "conflict_resolve", "resolve an identity conflict"
+    APPROVE = "approve", "approve a self-enrolled person"
 
 
 class AuditQuerySet(models.QuerySet):

@@ -170,6 +170,8 @@ ENROLL_MIN_SHARPNESS = env.float("ENROLL_MIN_SHARPNESS", default=10.0)  # varian
 ENROLL_MAX_YAW = env.float("ENROLL_MAX_YAW", default=50.0)  # degrees; beyond it the face is too far in profile
 ENROLL_MULTIPLE_FACES = env("ENROLL_MULTIPLE_FACES", default="reject")  # "reject" or "largest"
 ENROLL_CHUNK_SIZE = env.int("ENROLL_CHUNK_SIZE", default=16)  # images per worker task
+# People who enroll themselves (sign-up) are searchable only once staff approve them in the admin.
+ENROLL_SELF_APPROVAL = env.bool("ENROLL_SELF_APPROVAL", default=False)
 ENROLL_MAX_FILES = env.int("ENROLL_MAX_FILES", default=10_000)
 ENROLL_MAX_FILE_BYTES = env.int("ENROLL_MAX_FILE_BYTES", default=20 * 1024 * 1024)
 ENROLL_MAX_TOTAL_BYTES = env.int("ENROLL_MAX_TOTAL_BYTES", default=2 * 1024**3)

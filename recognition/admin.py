@@ -122,14 +122,15 @@ class AdminMedia:
 @admin.register(Person)
 class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
     list_display = ("display_name", "thumbnails", "enrolled", "pending", "rejected", "recycle_bin", "user")
-    list_filter = (RecycleBinFilter, "is_active")
+    list_filter = (RecycleBinFilter, "is_active", "awaiting_approval")
     search_fields = ("display_name", "slug", "user__username", "user__email")
     prepopulated_fields = {"slug": ("display_name",)}
-    readonly_fields = ("deleted_at", "created_at", "updated_at", "gallery")
-    fields = ("display_name", "slug", "user", "is_active", "notes", "gallery", "deleted_at", "created_at",
-              "updated_at")  # fmt: skip
+    # Approval only through its action (audited), never by ticking a box.
+    readonly_fields = ("awaiting_approval", "deleted_at", "created_at", "updated_at", "gallery")
+    fields = ("display_name", "slug", "user", "is_active", "awaiting_approval", "notes", "gallery", "deleted_at",
+              "created_at", "updated_at")  # fmt: skip
     raw_id_fields = ("user",)
-    actions = ("move_to_recycle_bin", "restore", "purge", "merge")
+    actions = ("move_to_recycle_bin", "restore", "purge", "merge", "approve")
     Media = AdminMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -227,6 +228,13 @@ class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
             image_count=images.count(),
             embedding_count=FaceEmbedding.objects.filter(face_image__in=images).count(),
         )  # fmt: skip
+
+    @admin.action(description="Approve self-enrolled people (searchable from now on)", permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from recognition.services.integrity import approve_people
+
+        approved = approve_people(queryset, actor=request.user)
+        self.message_user(request, f"{approved} {'person' if approved == 1 else 'people'} approved.")
 
     @admin.action(description="Merge the two selected people…", permissions=["change", "delete"])
     def merge(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:

@@ -28,6 +28,9 @@ class Person(models.Model):
     )
     notes = models.TextField(blank=True, max_length=4000)  # forms and the API refuse longer
     is_active = models.BooleanField(default=True)
+    awaiting_approval = models.BooleanField(
+        default=False, help_text="self-enrolled and not searchable until staff approve (ENROLL_SELF_APPROVAL)"
+    )
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="in the recycle bin since")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -73,12 +73,13 @@ def check_face(image: FaceImage, vector: Sequence[float], *, model_name: str, ow
 
     policy = policy_for_model(model_name)
     excluded = distinct_from(image.person_id) | {image.person_id}
-    others = [s for s in pool_hits(search_gallery(vector, model_name=model_name), policy)
+    others = [s for s in pool_hits(search_gallery(vector, model_name=model_name, awaiting=True), policy)
               if s.person_id not in excluded]  # fmt: skip
     if others and others[0].score >= policy.threshold:
         return Finding(Kind.MATCHES_OTHER, others[0].person_id, others[0].score)
     if own:
-        mine = pool_hits(person_hits(vector, person_id=image.person_id, model_name=model_name), policy)
+        mine = pool_hits(person_hits(vector, person_id=image.person_id, model_name=model_name, awaiting=True),
+                         policy)  # fmt: skip
         if mine and mine[0].score < policy.threshold:
             return Finding(Kind.UNLIKE_OWN, None, mine[0].score)
     return None
@@ -199,3 +200,16 @@ def _open(conflict: IdentityConflict, kind: str | None = None) -> IdentityConfli
     if kind is not None and (conflict.kind != kind or conflict.person_id is None or conflict.other_id is None):
         raise CannotResolve(f"conflict #{conflict.pk} is not between two people who still exist")
     return conflict
+
+
+# --- approval of self-enrolled people (ENROLL_SELF_APPROVAL) ------------------------------------------------
+def approve_people(people, *, actor=None) -> int:
+    """Self-enrolled people waiting for approval become searchable. Returns how many were approved."""
+    with transaction.atomic():
+        waiting = list(Person.objects.select_for_update().filter(pk__in=[p.pk for p in people],
+                                                                 awaiting_approval=True))  # fmt: skip
+        for person in waiting:
+            person.awaiting_approval = False
+            person.save(update_fields=["awaiting_approval", "updated_at"])
+            record(actor, Action.APPROVE, person)
+    return len(waiting)

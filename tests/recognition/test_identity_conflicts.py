@@ -171,3 +171,39 @@ def test_staff_enrolling_the_real_person_after_someone_took_their_face_is_flagge
     staff_enroll(staff, faces_data, "Real Person", OTHER, [3, 4])
     conflict = IdentityConflict.objects.get()
     assert conflict.person.display_name == "Real Person" and conflict.other == takers and not conflict.refused
+
+
+def test_with_approval_on_self_enrolled_people_are_searchable_only_once_approved(
+    staff, faces_data, settings, django_capture_on_commit_callbacks
+) -> None:
+    import cv2
+
+    from recognition.services import matching
+
+    def recognised() -> int | None:
+        [face] = matching.recognize(cv2.imread(str(faces_data / VERA / "3.jpg")), emotion=False).faces
+        return face.match.person_id
+
+    settings.ENROLL_SELF_APPROVAL = True
+    member = accounts.sign_up(username="vera", email="v@example.test", name="Vera", password=PASSWORD)
+    mine = Person.objects.get(user=member)
+    assert mine.awaiting_approval
+    member_upload(member, faces_data, VERA, [1, 2], django_capture_on_commit_callbacks)
+    assert mine.images.filter(status=FaceImage.Status.ENROLLED).count() == 2 and recognised() is None
+    page = Client()
+    page.force_login(member)
+    assert 'id="awaiting-approval"' in page.get("/accounts/profile/").content.decode()
+
+    # Waiting is no way around the integrity check: a second sign-up with the same face is still refused.
+    copycat = accounts.sign_up(username="copy", email="c@example.test", name="Copy", password=PASSWORD)
+    member_upload(copycat, faces_data, VERA, [4], django_capture_on_commit_callbacks)
+    assert IdentityConflict.objects.get().other == mine
+
+    staff_client = Client()
+    staff_client.force_login(staff)
+    response = staff_client.post(reverse("admin:recognition_person_changelist"),
+                                 {"action": "approve", "_selected_action": [mine.pk]})  # fmt: skip
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert not mine.awaiting_approval and recognised() == mine.pk
+    assert AuditEntry.objects.filter(action=Action.APPROVE, target_id=str(mine.pk)).count() == 1
