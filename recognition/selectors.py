@@ -210,14 +210,26 @@ def explain_gallery_search(vector, *, model_name: str, limit: int = 64, candidat
     return plan
 
 
-def person_hits(vector, *, person_id: int, model_name: str, awaiting: bool = False) -> list:
-    """Hits for every searchable embedding of one person (1:1 verification against a person); with `awaiting`,
-    also while the person waits for staff approval."""
+def person_hits(vector, *, person_id: int, model_name: str) -> list:
+    """Hits for every searchable embedding of one person (1:1 verification against a person)."""
     from recognition.services.matching import Hit
 
     rows = (
-        searchable_embeddings(model_name, awaiting=awaiting)
+        searchable_embeddings(model_name)
         .filter(person_id=person_id)
+        .annotate(distance=_cosine_distance(vector, model_name))
+        .values_list("person_id", "distance")
+    )
+    return [Hit(int(p), 1.0 - float(d)) for p, d in rows]
+
+
+def own_hits(vector, *, person_id: int, model_name: str) -> list:
+    """Hits for every embedding a person has, searchable or not (in the recycle bin, waiting for approval): what
+    a new face of theirs must look like. Removing one's photos is no way to start over as someone else."""
+    from recognition.services.matching import Hit
+
+    rows = (
+        FaceEmbedding.objects.filter(person_id=person_id, model_name=model_name)
         .annotate(distance=_cosine_distance(vector, model_name))
         .values_list("person_id", "distance")
     )

@@ -68,8 +68,9 @@ def distinct_from(person_id: int) -> set[int]:
 
 def check_face(image: FaceImage, vector: Sequence[float], *, model_name: str, own: bool) -> Finding | None:
     """Whether a new face of `image.person` matches another Person (always checked) or, with `own`, is unlike
-    the Person's own searchable photos (checked once there are any). A match elsewhere wins: it is the graver."""
-    from recognition.selectors import person_hits, search_gallery
+    the Person's own photos (once there are any; those in the recycle bin count too). A match elsewhere wins:
+    it is the graver."""
+    from recognition.selectors import own_hits, search_gallery
 
     policy = policy_for_model(model_name)
     excluded = distinct_from(image.person_id) | {image.person_id}
@@ -78,8 +79,7 @@ def check_face(image: FaceImage, vector: Sequence[float], *, model_name: str, ow
     if others and others[0].score >= policy.threshold:
         return Finding(Kind.MATCHES_OTHER, others[0].person_id, others[0].score)
     if own:
-        mine = pool_hits(person_hits(vector, person_id=image.person_id, model_name=model_name, awaiting=True),
-                         policy)  # fmt: skip
+        mine = pool_hits(own_hits(vector, person_id=image.person_id, model_name=model_name), policy)
         if mine and mine[0].score < policy.threshold:
             return Finding(Kind.UNLIKE_OWN, None, mine[0].score)
     return None

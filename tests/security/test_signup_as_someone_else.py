@@ -151,3 +151,21 @@ def test_the_first_photos_are_checked_against_the_gallery_too(faces_data: Path, 
     enroll_images(list(batch.images.values_list("pk", flat=True)), analyzer)
     image = batch.images.get()
     assert image.status == FaceImage.Status.REJECTED and image.reject_code == Refusal.IDENTITY_CONFLICT
+
+
+def test_removing_ones_own_photos_is_no_way_to_become_someone_else(
+    faces_data: Path, django_capture_on_commit_callbacks
+) -> None:
+    """The recycle bin keeps a member's face: after moving every photo there, a stranger's face is still unlike
+    theirs (and nobody has enrolled the stranger, so the gallery alone would not catch it)."""
+    analyzer_or_skip()
+    member = signed_up("mallory", "Mallory Mask")
+    own = [UploadItem("x", f"{n}.jpg", (faces_data / OWN_SET / f"{n}.jpg").read_bytes()) for n in (1, 2)]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.upload_own_photos(member, own)
+    for image in services.own_images(member):
+        assert services.remove_own_photo(member, image.pk)
+    stranger = [UploadItem("x", "s.jpg", (faces_data / STRANGER_SET / "2.jpg").read_bytes())]
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = services.upload_own_photos(member, stranger)
+    assert batch.images.get().reject_code == Refusal.IDENTITY_CONFLICT
