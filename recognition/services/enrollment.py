@@ -194,7 +194,7 @@ def _take(intake: _Intake, item: UploadItem) -> None:
         if holder_id == person.pk:
             same_status = status
         elif status != FaceImage.Status.DELETED and holder_deleted_at is None:
-            if _by_member(batch, person):  # a member is never told who else is enrolled
+            if integrity.by_member(batch, person):  # a member is never told who else is enrolled
                 batch.errors.append(batch_error(item.filename, Refusal.SAME_IMAGE_ELSEWHERE))
                 integrity.record_same_bytes(person, holder_id, batch=batch, actor=batch.started_by)
             else:
@@ -221,11 +221,6 @@ def _take(intake: _Intake, item: UploadItem) -> None:
         batch.duplicates += 1
         return
     intake.queued.append(image.pk)
-
-
-def _by_member(batch: Enrollment, person: Person) -> bool:
-    """A member adding to their own Person (sign-up, profile, camera capture), not staff."""
-    return person.user_id is not None and batch.started_by_id == person.user_id
 
 
 def queue_images(image_ids: list[int]) -> bool:

@@ -41,11 +41,13 @@ class Finding:
     score: float  # pooled similarity: to the other Person, or to the Person's own photos (UNLIKE_OWN)
 
 
+def by_member(batch, person: Person) -> bool:
+    """Is this batch the Person's own account adding to it (sign-up, profile upload, camera capture), not staff?"""
+    return person.user_id is not None and batch is not None and batch.started_by_id == person.user_id
+
+
 def is_member_enrollment(image: FaceImage) -> bool:
-    """Did the Person's own account add this image (sign-up, profile upload, camera capture)?"""
-    user_id = image.person.user_id
-    batch = image.enrollment
-    return user_id is not None and batch is not None and batch.started_by_id == user_id
+    return by_member(image.enrollment, image.person)
 
 
 def policy_for_model(model_name: str) -> MatchPolicy:
@@ -109,13 +111,12 @@ def record_conflict(image: FaceImage, finding: Finding, *, refused: bool) -> Ide
 
 def record_same_bytes(person: Person, holder_id: int, *, batch, actor) -> IdentityConflict:
     """A member uploaded the very bytes enrolled for someone else: refused before it became an image."""
-    finding = Finding(Kind.MATCHES_OTHER, holder_id, 1.0)
     conflict = IdentityConflict.objects.create(
-        enrollment=batch, person=person, other_id=holder_id, kind=finding.kind, score=1.0, refused=True
+        enrollment=batch, person=person, other_id=holder_id, kind=Kind.MATCHES_OTHER, score=1.0, refused=True
     )
     record(actor, Action.IDENTITY_CONFLICT, Target("recognition.person", person.pk, str(person)),
-           conflict=conflict.pk, kind=finding.kind, other=holder_id, score=1.0, refused=True, batch=batch.pk,
-           same_bytes=True)  # fmt: skip
+           conflict=conflict.pk, kind=Kind.MATCHES_OTHER, other=holder_id, score=1.0, refused=True,
+           batch=batch.pk, same_bytes=True)  # fmt: skip
     return conflict
 
 
