@@ -111,9 +111,12 @@ def record_conflict(image: FaceImage, finding: Finding, *, refused: bool) -> Ide
 
 def record_same_bytes(person: Person, holder_id: int, *, batch, actor) -> IdentityConflict:
     """A member uploaded the very bytes enrolled for someone else: refused before it became an image."""
-    conflict = IdentityConflict.objects.create(
-        enrollment=batch, person=person, other_id=holder_id, kind=Kind.MATCHES_OTHER, score=1.0, refused=True
-    )
+    key = dict(enrollment_id=batch.pk, person_id=person.pk, other_id=holder_id, kind=Kind.MATCHES_OTHER,
+               resolution=Resolution.OPEN)  # fmt: skip
+    conflict = IdentityConflict.objects.filter(**key).first()
+    if conflict is not None:  # several copied files of one batch are one conflict
+        return conflict
+    conflict = IdentityConflict.objects.create(**key, score=1.0, refused=True)
     record(actor, Action.IDENTITY_CONFLICT, Target("recognition.person", person.pk, str(person)),
            conflict=conflict.pk, kind=Kind.MATCHES_OTHER, other=holder_id, score=1.0, refused=True,
            batch=batch.pk, same_bytes=True)  # fmt: skip
