@@ -25,6 +25,7 @@ from accounts.services import person_for_user, require_consent
 from recognition.engine.capture import PoseCollector
 from recognition.engine.imageio import InvalidImage, decode_image
 from recognition.models import Enrollment, FaceImage, Person, Source
+from recognition.refusals import Refusal
 from recognition.services import lifecycle
 from recognition.services.enrollment import QualityGate, start_enrollment
 from recognition.uploads import UploadItem
@@ -300,6 +301,7 @@ class CaptureOutcome:
     total_enrolled: int  # all enrolled photos of the person
     rejected: list[dict]  # {"reason": ..., "count": n} for this batch's rejected photos
     message: str
+    held: bool = False  # photos refused as not confirmed to be this person: staff decide, another round won't help
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -328,8 +330,15 @@ def capture_outcome(user, state: CaptureState) -> CaptureOutcome:
         ok = enrolled >= min(least, state.minimum)
     else:
         ok = enrolled >= 1
+    held = finished and not ok and (
+        images.filter(reject_code=Refusal.IDENTITY_CONFLICT).exists()
+        or any(error.get("code") == Refusal.SAME_IMAGE_ELSEWHERE for error in batch.errors)
+    )
     if not finished:
         message = "Enrolling your photos…"
+    elif held:
+        message = ("Your photos could not be confirmed as you, so they are held for review by staff. "
+                   "Log in with your password later to see the outcome.")  # fmt: skip
     elif ok:
         message = f"{enrolled} photos enrolled."
         if state.mode == "replace":
@@ -341,4 +350,4 @@ def capture_outcome(user, state: CaptureState) -> CaptureOutcome:
         why = "; ".join(f"{r['reason']} ({r['count']})" for r in rejected) or "no photo could be enrolled"
         message = (f"Only {enrolled} of {images.count()} photos could be enrolled: {why}. "
                    "Let's take a few more.")
-    return CaptureOutcome(finished, finished and ok, enrolled, total, rejected, message)
+    return CaptureOutcome(finished, finished and ok, enrolled, total, rejected, message, held)

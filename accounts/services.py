@@ -53,7 +53,8 @@ class ConsentRequired(PermissionError):
 def person_for_user(user, *, create: bool = True) -> Person | None:
     """The recognition Person linked to this account; created (named after the account) when missing.
 
-    Never matched by name: two people called "Ann Lee" who sign up get two Persons."""
+    Never matched by name: two people called "Ann Lee" who sign up get two Persons. With ENROLL_SELF_APPROVAL
+    the new Person is not searchable until staff approve it."""
     person = Person.objects.filter(user=user).first()
     if person is not None or not create:
         return person
@@ -62,7 +63,8 @@ def person_for_user(user, *, create: bool = True) -> Person | None:
     for slug in (base, f"{base}-{user.pk}", f"{base}-{secrets.token_hex(4)}"):
         try:
             with transaction.atomic():
-                return Person.objects.create(display_name=name, slug=slug, user=user)
+                return Person.objects.create(display_name=name, slug=slug, user=user,
+                                             awaiting_approval=settings.ENROLL_SELF_APPROVAL)  # fmt: skip
         except IntegrityError:
             continue  # the slug is taken (or, racing, the user got a person meanwhile)
     return Person.objects.get(user=user)

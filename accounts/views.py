@@ -194,7 +194,7 @@ def capture_status(request: HttpRequest, user, state) -> JsonResponse:
             # ModelBackend, not AUTHENTICATION_BACKENDS[0] (the login throttle, which cannot load users)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         reply["redirect"] = reverse("accounts:profile")
-    elif outcome.finished:  # too few enrolled: a new round (earlier enrolled photos still count at sign-up)
+    elif outcome.finished and not outcome.held:  # too few enrolled: a new round (earlier enrolled ones count)
         state = capture.start_capture(user, state.mode)
         _save(request, state)
         reply["retry"] = _round(state)

@@ -31,6 +31,9 @@ class Action(models.TextChoices):
     ERASE = "erase", "erase attendance face crops"
     TOKEN_CREATE = "token_create", "create an API token"
     TOKEN_REVOKE = "token_revoke", "revoke an API token"
+    IDENTITY_CONFLICT = "identity_conflict", "face matches another person"
+    CONFLICT_RESOLVE = "conflict_resolve", "resolve an identity conflict"
+    APPROVE = "approve", "approve a self-enrolled person"
 
 
 class AuditQuerySet(models.QuerySet):

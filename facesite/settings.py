@@ -181,6 +181,8 @@ ENROLL_MIN_SHARPNESS = env.float("ENROLL_MIN_SHARPNESS", default=10.0)  # varian
 ENROLL_MAX_YAW = env.float("ENROLL_MAX_YAW", default=50.0)  # degrees; beyond it the face is too far in profile
 ENROLL_MULTIPLE_FACES = env("ENROLL_MULTIPLE_FACES", default="reject")  # "reject" or "largest"
 ENROLL_CHUNK_SIZE = env.int("ENROLL_CHUNK_SIZE", default=16)  # images per worker task
+# People who enroll themselves (sign-up) are searchable only once staff approve them in the admin.
+ENROLL_SELF_APPROVAL = env.bool("ENROLL_SELF_APPROVAL", default=False)
 ENROLL_MAX_FILES = env.int("ENROLL_MAX_FILES", default=10_000)
 ENROLL_MAX_FILE_BYTES = env.int("ENROLL_MAX_FILE_BYTES", default=20 * 1024 * 1024)
 ENROLL_MAX_TOTAL_BYTES = env.int("ENROLL_MAX_TOTAL_BYTES", default=2 * 1024**3)
@@ -205,6 +207,9 @@ LIVE_MAX_FPS = env.int("LIVE_MAX_FPS", default=60)  # frames a connection may se
 # needs REDIS_URL. Each stream sticks to one of these channel names. Empty: in-process (the default).
 LIVE_INFERENCE_CHANNELS = env.list("LIVE_INFERENCE_CHANNELS", default=[])
 LIVE_WORKER_TIMEOUT_S = env.float("LIVE_WORKER_TIMEOUT_S", default=10.0)
+# A member's own /live/ page (their camera, anywhere) records attendance only when this allows it; operators'
+# pages, kiosks and cameras always do.
+LIVE_MEMBER_ATTENDANCE = env.bool("LIVE_MEMBER_ATTENDANCE", default=False)
 
 # --- Celery --------------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"

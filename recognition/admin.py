@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from audit.models import Action
 from audit.services import Target, record
 from recognition import selectors
-from recognition.models import Enrollment, FaceEmbedding, FaceImage, PackSettings, Person
+from recognition.models import Enrollment, FaceEmbedding, FaceImage, IdentityConflict, PackSettings, Person
 from recognition.services import enrollment, lifecycle, matching
 
 Status = FaceImage.Status
@@ -122,14 +122,15 @@ class AdminMedia:
 @admin.register(Person)
 class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
     list_display = ("display_name", "thumbnails", "enrolled", "pending", "rejected", "recycle_bin", "user")
-    list_filter = (RecycleBinFilter, "is_active")
+    list_filter = (RecycleBinFilter, "is_active", "awaiting_approval")
     search_fields = ("display_name", "slug", "user__username", "user__email")
     prepopulated_fields = {"slug": ("display_name",)}
-    readonly_fields = ("deleted_at", "created_at", "updated_at", "gallery")
-    fields = ("display_name", "slug", "user", "is_active", "notes", "gallery", "deleted_at", "created_at",
-              "updated_at")  # fmt: skip
+    # Approval only through its action (audited), never by ticking a box.
+    readonly_fields = ("awaiting_approval", "deleted_at", "created_at", "updated_at", "gallery")
+    fields = ("display_name", "slug", "user", "is_active", "awaiting_approval", "notes", "gallery", "deleted_at",
+              "created_at", "updated_at")  # fmt: skip
     raw_id_fields = ("user",)
-    actions = ("move_to_recycle_bin", "restore", "purge", "merge")
+    actions = ("move_to_recycle_bin", "restore", "purge", "merge", "approve")
     Media = AdminMedia
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -227,6 +228,13 @@ class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
             image_count=images.count(),
             embedding_count=FaceEmbedding.objects.filter(face_image__in=images).count(),
         )  # fmt: skip
+
+    @admin.action(description="Approve self-enrolled people (searchable from now on)", permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from recognition.services.integrity import approve_people
+
+        approved = approve_people(queryset, actor=request.user)
+        self.message_user(request, f"{approved} {'person' if approved == 1 else 'people'} approved.")
 
     @admin.action(description="Merge the two selected people…", permissions=["change", "delete"])
     def merge(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
@@ -562,3 +570,84 @@ class PackSettingsAdmin(admin.ModelAdmin):
 
         extra = {"packs": sorted(PACKS), "can_reembed": self.has_change_permission(request)}
         return super().changelist_view(request, {**(extra_context or {}), **extra})
+
+
+# --- identity conflicts -------------------------------------------------------------------------------------
+@admin.register(IdentityConflict)
+class IdentityConflictAdmin(admin.ModelAdmin):
+    """Faces that looked like someone else: staff merge the two people, confirm they are different (the pair is
+    then never flagged again) or dismiss it. Refused images of a member go back to the workers after a merge or
+    a confirmation, and are checked again."""
+
+    list_display = ("conflict", "kind", "person", "other", "score_shown", "refused", "image_count", "batch_link",
+                    "created_at", "resolution")  # fmt: skip
+    list_filter = ("resolution", "kind", "refused")
+    list_select_related = ("person", "other", "enrollment")
+    search_fields = ("person__display_name", "other__display_name")
+    fields = ("kind", "person", "other", "score_shown", "refused", "faces", "batch_link", "created_at",
+              "resolution", "resolved_at", "resolved_by")  # fmt: skip
+    readonly_fields = fields
+    actions = ("merge_people", "confirm_different", "dismiss")
+    Media = AdminMedia
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # a record of what happened; resolving it is the change
+
+    @admin.display(description="conflict", ordering="pk")
+    def conflict(self, conflict: IdentityConflict) -> str:
+        return f"#{conflict.pk}"
+
+    @admin.display(description="score", ordering="score")
+    def score_shown(self, conflict: IdentityConflict) -> str:
+        return f"{conflict.score:.3f}"
+
+    @admin.display(description="images")
+    def image_count(self, conflict: IdentityConflict) -> int:
+        return len(conflict.images)
+
+    @admin.display(description="batch")
+    def batch_link(self, conflict: IdentityConflict) -> SafeString | str:
+        if conflict.enrollment_id is None:
+            return "-"
+        return format_html('<a href="{}">#{}</a>', reverse("recognition:batch", args=[conflict.enrollment_id]),
+                           conflict.enrollment_id)  # fmt: skip
+
+    @admin.display(description="faces")
+    def faces(self, conflict: IdentityConflict) -> SafeString | str:
+        ids = list(FaceImage.objects.filter(pk__in=conflict.images).values_list("pk", flat=True)[:12])
+        return format_html_join(" ", "{}", ((face_thumb(pk),) for pk in ids)) if ids else "-"
+
+    def _resolve(self, request: HttpRequest, queryset: QuerySet, resolve, done: str) -> None:
+        from recognition.services import integrity
+
+        resolved = 0
+        for conflict in queryset.filter(resolution=IdentityConflict.Resolution.OPEN).order_by("pk"):
+            try:
+                resolve(conflict, actor=request.user)
+            except integrity.CannotResolve as exc:
+                self.message_user(request, f"Conflict #{conflict.pk}: {exc}", messages.ERROR)
+            else:
+                resolved += 1
+        if resolved:
+            self.message_user(request, f"{resolved} conflict{'s' if resolved != 1 else ''} {done}.")
+
+    @admin.action(description="Merge: they are one person", permissions=["change"])
+    def merge_people(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from recognition.services.integrity import merge_conflict
+
+        self._resolve(request, queryset, merge_conflict, "resolved by merging the two people")
+
+    @admin.action(description="Confirm: they are two different people", permissions=["change"])
+    def confirm_different(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from recognition.services.integrity import confirm_different
+
+        self._resolve(request, queryset, confirm_different, "resolved: different people")
+
+    @admin.action(description="Dismiss", permissions=["change"])
+    def dismiss(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from recognition.services.integrity import dismiss
+
+        self._resolve(request, queryset, dismiss, "dismissed")

@@ -110,9 +110,30 @@ class LiveStream:
 
 
 def open_stream(*, stream_id: str, operator: bool, own_person: int | None) -> LiveStream:
-    """A kiosk's stream (operators: everyone named, presence recorded from the kiosk) or a member's own page."""
-    return LiveStream(source="kiosk" if operator else "page", stream_id=stream_id,
-                      only_person=None if operator else (own_person or 0))  # fmt: skip
+    """A kiosk's stream (operators: everyone named, presence recorded from the kiosk) or a member's own page.
+
+    On a member's page only the member is named; every other face is "unknown" with no score, whether or not it
+    is enrolled (an answer that differed would tell the member who else is enrolled). A member's camera can be
+    anywhere, so their page records no attendance unless LIVE_MEMBER_ATTENDANCE allows it."""
+    from django.conf import settings
+
+    if operator:
+        return LiveStream(source="kiosk", stream_id=stream_id)
+    own = own_person or 0
+    stream = LiveStream(source="page", stream_id=stream_id, only_person=own)
+    gallery = stream.session.matcher
+    nobody = Match(person_id=None, name="unknown", score=0.0, margin=0.0)
+
+    def own_face_only(embeddings: np.ndarray) -> list[Match]:
+        return [match if match.known and match.person_id == own else nobody for match in gallery(embeddings)]
+
+    def seen_only(track_id: int, match: Match, *_frame) -> None:
+        stream.seen[match.person_id] = match.name  # shown on the page; no attendance event
+
+    stream.session.matcher = own_face_only
+    if not settings.LIVE_MEMBER_ATTENDANCE:
+        stream.session.on_confirmed = seen_only
+    return stream
 
 
 def analyse_jpeg(stream: LiveStream, jpeg: bytes) -> dict:

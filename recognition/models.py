@@ -28,6 +28,9 @@ class Person(models.Model):
     )
     notes = models.TextField(blank=True, max_length=4000)  # forms and the API refuse longer
     is_active = models.BooleanField(default=True)
+    awaiting_approval = models.BooleanField(
+        default=False, help_text="self-enrolled and not searchable until staff approve (ENROLL_SELF_APPROVAL)"
+    )
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="in the recycle bin since")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -98,6 +101,8 @@ class FaceImage(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     reject_reason = models.CharField(max_length=200, blank=True)
+    # Why a refusal happened as a code (recognition.integrity.Refusal); reject_reason holds its words.
+    reject_code = models.CharField(max_length=32, blank=True)
     status_before_delete = models.CharField(max_length=16, choices=Status.choices, blank=True)
     quality = models.JSONField(default=dict, blank=True)
     face_box = models.JSONField(null=True, blank=True, help_text="[x1, y1, x2, y2] of the face that was used")
@@ -180,3 +185,71 @@ class ErasedPerson(models.Model):
 
     def __str__(self) -> str:
         return f"person #{self.person_id} erased {self.erased_at:%Y-%m-%d %H:%M}"
+
+
+class IdentityConflict(models.Model):
+    """A face that was added to one Person but looks like another one (or unlike the Person's own photos).
+
+    Member enrollments (the Person's own account adding to it) are refused and recorded here; staff uploads are
+    enrolled and flagged here. One row per batch, Person, other Person and kind: a 500-image folder that matches
+    someone else is one conflict with 500 images, not 500 conflicts. Staff resolve it (recognition.services.
+    integrity): merge the two, or confirm they are different people (a DistinctPeople row)."""
+
+    class Kind(models.TextChoices):
+        MATCHES_OTHER = "matches_other", "matches another person"
+        UNLIKE_OWN = "unlike_own", "unlike the person's own photos"
+
+    class Resolution(models.TextChoices):
+        OPEN = "", "open"
+        MERGED = "merged", "merged"
+        DIFFERENT = "different", "confirmed different people"
+        DISMISSED = "dismissed", "dismissed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # SET_NULL: a merge or an erasure removes a Person; the conflict and how it was resolved stay on record.
+    person = models.ForeignKey(
+        Person, null=True, on_delete=models.SET_NULL, related_name="identity_conflicts",
+        help_text="the person the face was added to",
+    )  # fmt: skip
+    other = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="the person matched"
+    )
+    enrollment = models.ForeignKey(
+        Enrollment, null=True, blank=True, on_delete=models.SET_NULL, related_name="identity_conflicts"
+    )
+    images = models.JSONField(default=list, help_text="ids of the face images involved")
+    score = models.FloatField(help_text="best pooled similarity seen")
+    refused = models.BooleanField(help_text="the images were refused (a member's own enrollment), not only flagged")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True, default="")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"conflict #{self.pk}: {self.person} {self.get_kind_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolution == self.Resolution.OPEN
+
+
+class DistinctPeople(models.Model):
+    """Two people staff confirmed are different (look-alikes, twins): their faces are not flagged again."""
+
+    first = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")  # the lower id of the two
+    second = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "distinct people"
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="one_row_per_distinct_pair"),
+            models.CheckConstraint(condition=Q(first__lt=models.F("second")), name="distinct_pair_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} and {self.second_id} are different people"

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from django.db.models import Count, Q
 from pgvector import Vector
 
-from recognition.models import Enrollment, FaceEmbedding, FaceImage
+from recognition.models import Enrollment, FaceEmbedding, FaceImage, IdentityConflict
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,31 @@ def batch_progress(batch: Enrollment) -> BatchProgress:
     )  # fmt: skip
 
 
+def batch_conflicts(batch: Enrollment) -> list[dict]:
+    """The identity conflicts a batch raised (faces that looked like another person), for its staff page."""
+    rows = IdentityConflict.objects.filter(enrollment=batch).order_by("pk").values(
+        "pk", "kind", "person_id", "person__display_name", "other_id", "other__display_name", "score", "refused",
+        "images", "resolution",
+    )  # fmt: skip
+    return [
+        {"id": r["pk"], "kind": r["kind"], "person_id": r["person_id"], "person": r["person__display_name"],
+         "other_id": r["other_id"], "other": r["other__display_name"], "score": round(r["score"], 3),
+         "refused": r["refused"], "images": len(r["images"]), "resolution": r["resolution"] or "open"}
+        for r in rows
+    ]  # fmt: skip
+
+
 # --- the gallery -----------------------------------------------------------------------------------------
-# Searchable = an enrolled image of an active person outside the recycle bin; every search, calibration and count
-# of the gallery reads this.
-SEARCHABLE = Q(face_image__status=FaceImage.Status.ENROLLED, person__deleted_at__isnull=True, person__is_active=True)
+# Searchable = an enrolled image of an active person outside the recycle bin, not waiting for staff approval; every
+# search, calibration and count of the gallery reads this. The integrity check also sees people waiting for
+# approval (ENROLLED), so two sign-ups waiting with one face are still a conflict.
+ENROLLED = Q(face_image__status=FaceImage.Status.ENROLLED, person__deleted_at__isnull=True, person__is_active=True)
+SEARCHABLE = ENROLLED & Q(person__awaiting_approval=False)
 
 
-def searchable_embeddings(model_name: str):
-    return FaceEmbedding.objects.filter(SEARCHABLE, model_name=model_name)
+def searchable_embeddings(model_name: str, *, awaiting: bool = False):
+    """The gallery of one embedding model; with `awaiting`, people waiting for approval too."""
+    return FaceEmbedding.objects.filter(ENROLLED if awaiting else SEARCHABLE, model_name=model_name)
 
 
 def embedding_counts() -> list[dict]:
@@ -117,12 +134,12 @@ def _pgvector_version() -> tuple[int, ...]:
 
 
 @functools.cache
-def _gallery_search_sql(model_name: str) -> tuple[str, list]:
+def _gallery_search_sql(model_name: str, awaiting: bool = False) -> tuple[str, list]:
     """The query of search_gallery, made once per model: (SQL, its fixed params); the query vector goes in
     its three places. The searchable rows come from `searchable_embeddings`, compiled by the ORM, so the
     gallery's definition stays in one place; the distance is the expression the model's HNSW index is on."""
     searchable_sql, searchable_params = (
-        searchable_embeddings(model_name).values_list("person_id", "vector").query.sql_with_params()
+        searchable_embeddings(model_name, awaiting=awaiting).values_list("person_id", "vector").query.sql_with_params()
     )
     distance = f'"vector"::vector({_dimensions(model_name)}) <=> %s::vector'
     # The iterative scan's order is relaxed (see _index_settings), so candidates are ranked by exact distance.
@@ -148,25 +165,27 @@ def _index_settings(limit: int) -> list[str]:
     return settings
 
 
-def _gallery_search(vector, model_name: str, limit: int, candidates: int) -> tuple[list[str], str, list]:
+def _gallery_search(vector, model_name: str, limit: int, candidates: int,
+                    awaiting: bool = False) -> tuple[list[str], str, list]:  # fmt: skip
     """(index settings, query SQL, query params) of one search."""
     text = Vector(_checked(vector, model_name)).to_text()
-    query, searchable_params = _gallery_search_sql(model_name)
+    query, searchable_params = _gallery_search_sql(model_name, awaiting)
     return _index_settings(limit), query, [*searchable_params, text, text, int(limit), int(candidates), text]
 
 
-def search_gallery(vector, *, model_name: str, limit: int = 64, candidates: int = 8) -> list:
+def search_gallery(vector, *, model_name: str, limit: int = 64, candidates: int = 8, awaiting: bool = False) -> list:
     """Hits (person, cosine similarity) for a query face: the `limit` nearest searchable embeddings by the
     HNSW index, then every searchable embedding of the `candidates` nearest people, exactly, so the
     per-person pooling (matching.pool_scores) sees each candidate's whole gallery, not the index's pick.
 
     One round trip: the index settings, the index scan and the candidates' rescoring go to the server as one
-    multi-statement query, which PostgreSQL runs as one implicit transaction (so SET LOCAL holds for it)."""
+    multi-statement query, which PostgreSQL runs as one implicit transaction (so SET LOCAL holds for it).
+    With `awaiting`, people waiting for staff approval are searched too (the enrollment integrity check)."""
     from django.db import connection
 
     from recognition.services.matching import Hit
 
-    settings, query, params = _gallery_search(vector, model_name, limit, candidates)
+    settings, query, params = _gallery_search(vector, model_name, limit, candidates, awaiting)
     with connection.cursor() as cursor:
         cursor.execute("; ".join([*settings, query]), params)
         while cursor.description is None and cursor.nextset():
@@ -198,6 +217,19 @@ def person_hits(vector, *, person_id: int, model_name: str) -> list:
     rows = (
         searchable_embeddings(model_name)
         .filter(person_id=person_id)
+        .annotate(distance=_cosine_distance(vector, model_name))
+        .values_list("person_id", "distance")
+    )
+    return [Hit(int(p), 1.0 - float(d)) for p, d in rows]
+
+
+def own_hits(vector, *, person_id: int, model_name: str) -> list:
+    """Hits for every embedding a person has, searchable or not (in the recycle bin, waiting for approval): what
+    a new face of theirs must look like. Removing one's photos is no way to start over as someone else."""
+    from recognition.services.matching import Hit
+
+    rows = (
+        FaceEmbedding.objects.filter(person_id=person_id, model_name=model_name)
         .annotate(distance=_cosine_distance(vector, model_name))
         .values_list("person_id", "distance")
     )

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from recognition.forms import DatasetUploadForm
 from recognition.image_responses import PRIVATE, face_image_response
 from recognition.models import Enrollment, FaceImage
-from recognition.selectors import batch_progress
+from recognition.selectors import batch_conflicts, batch_progress
 from recognition.services.enrollment import start_enrollment, upload_limits
 from recognition.uploads import UploadRejected, read_files, read_zip
 
@@ -118,6 +118,8 @@ def _progress(batch: Enrollment) -> dict:
         **batch_progress(batch).as_dict(),
         "finished": batch.state in (Enrollment.State.DONE, Enrollment.State.FAILED),
         "rejected_images": shown,
+        "conflicts": [{**c, "url": reverse("admin:recognition_identityconflict_change", args=[c["id"]])}
+                      for c in batch_conflicts(batch)],  # fmt: skip
     }
 
 

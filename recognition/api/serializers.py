@@ -68,7 +68,9 @@ class BatchProgressSerializer(serializers.Serializer):
     duplicates = serializers.IntegerField()
     processed = serializers.IntegerField()
     percent = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.DictField(), help_text="[{file, error}] refused files")
+    errors = serializers.ListField(
+        child=serializers.DictField(), help_text="[{file, error}] refused files; typed refusals add code and params"
+    )
 
 
 class EnrollmentUploadSerializer(serializers.Serializer):

@@ -337,10 +337,13 @@ class VerifyView(APIView):
         try:
             if "person" in data:
                 person = Person.objects.filter(pk=data["person"], deleted_at__isnull=True).first()
-                if person is None:
+                if not is_operator(request.user):
+                    # One answer for another person's id and for an id nobody has: a member learns nothing
+                    # about which people exist.
+                    if person is None or person.user_id != request.user.pk:
+                        raise PermissionDenied("Members may verify only against themselves.")
+                elif person is None:
                     raise NotFound(f"No person with id {data['person']}.")
-                if not is_operator(request.user) and person.user_id != request.user.pk:
-                    raise PermissionDenied("Members may verify only against themselves.")
                 image = read_image(data["image"], "image")
                 try:
                     result = matching.verify_person(image, person.pk)

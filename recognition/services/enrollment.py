@@ -27,6 +27,8 @@ from audit.services import record, record_per_person
 from recognition.engine.imageio import InvalidImage, decode_image, image_format
 from recognition.engine.types import Face
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, Person, Source
+from recognition.refusals import Refusal, batch_error, refusal_words
+from recognition.services import integrity
 from recognition.uploads import UploadError, UploadItem, UploadLimits, UploadRejected
 
 log = logging.getLogger("recognition.enrollment")
@@ -68,14 +70,50 @@ def create_person(display_name: str, **fields) -> Person:
     return Person.objects.create(display_name=name, slug=slug, **fields)
 
 
+class NameUnavailable(ValueError):
+    """Enrollment by name may not add to the Person of that name (see person_for_name)."""
+
+    def __init__(self, code: Refusal, name: str) -> None:
+        self.code, self.name = code, name
+        super().__init__(refusal_words(code, name=name))
+
+
 def person_for_name(display_name: str) -> Person:
-    """The person with this name (by slug), created when new; a person in the recycle bin comes back."""
+    """The person with this name (by slug), created when new.
+
+    Only people staff enroll by name are found by name: a Person that belongs to an account (a member, who may
+    have signed up under anyone's name, or someone who withdrew consent and kept a name without face data) is
+    never added to, and a Person in the recycle bin is never silently revived; both are NameUnavailable."""
     name, slug = _name_and_slug(display_name)
+    if not Person.objects.filter(slug=slug).exists() and _withdrew_consent(slug):
+        raise NameUnavailable(Refusal.NAME_OF_WITHDRAWN, name)
     person, created = Person.objects.get_or_create(slug=slug, defaults={"display_name": name})
-    if not created and person.deleted_at is not None:
-        person.deleted_at = None
-        person.save(update_fields=["deleted_at", "updated_at"])
+    if created:
+        return person
+    if person.user_id is not None:
+        raise NameUnavailable(Refusal.NAME_OF_ACCOUNT, name)
+    if person.deleted_at is not None:
+        raise NameUnavailable(Refusal.NAME_IN_RECYCLE_BIN, name)
     return person
+
+
+def _withdrew_consent(slug: str) -> bool:
+    """Is `slug` the name of an account whose consent is withdrawn (and not given again)? Its Person was erased
+    with its face data, so only the account's name is left to recognise it by. (`consents`: accounts' Consent;
+    read through the user model, as accounts builds on recognition and not the other way round.)"""
+    from django.contrib.auth import get_user_model
+
+    users = (
+        get_user_model().objects.filter(consents__withdrawn_at__isnull=False)
+        .exclude(consents__withdrawn_at__isnull=True).distinct()
+    )  # fmt: skip
+    for user in users.only("username", "first_name", "last_name"):
+        try:
+            if _name_and_slug(user.get_full_name() or user.get_username())[1] == slug:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 # --- 1. taking files in --------------------------------------------------------------------------------------------
@@ -141,6 +179,9 @@ def _take(intake: _Intake, item: UploadItem) -> None:
         if person is None:
             try:
                 person = intake.people[item.person_name] = person_for_name(item.person_name)
+            except NameUnavailable as exc:
+                batch.errors.append(batch_error(item.filename, exc.code, name=exc.name))
+                return
             except ValueError as exc:
                 batch.errors.append({"file": item.filename, "error": str(exc)})
                 return
@@ -153,9 +194,11 @@ def _take(intake: _Intake, item: UploadItem) -> None:
         if holder_id == person.pk:
             same_status = status
         elif status != FaceImage.Status.DELETED and holder_deleted_at is None:
-            batch.errors.append(
-                {"file": item.filename, "error": f"conflict: the same image is already enrolled for {holder_name}"}
-            )
+            if integrity.by_member(batch, person):  # a member is never told who else is enrolled
+                batch.errors.append(batch_error(item.filename, Refusal.SAME_IMAGE_ELSEWHERE))
+                integrity.record_same_bytes(person, holder_id, batch=batch, actor=batch.started_by)
+            else:
+                batch.errors.append(batch_error(item.filename, Refusal.SAME_IMAGE_ELSEWHERE, holder=holder_name))
             return
     if same_status == FaceImage.Status.DELETED:  # a no-op would leave it out of search without a word
         batch.errors.append(
@@ -204,7 +247,7 @@ def reprocess_images(images, *, actor=None) -> int:
     with transaction.atomic():
         ids = list(images.filter(status__in=[status.REJECTED, status.PENDING]).values_list("pk", flat=True))
         FaceImage.objects.filter(pk__in=ids, status=status.REJECTED).update(
-            status=status.PENDING, reject_reason="", processed_at=None
+            status=status.PENDING, reject_reason="", reject_code="", processed_at=None
         )
         Enrollment.objects.filter(images__pk__in=ids).update(state=Enrollment.State.QUEUED, finished_at=None)
         rows = FaceImage.objects.filter(pk__in=ids).values_list("pk", "person_id", "person__display_name")
@@ -289,13 +332,21 @@ def process_face_image(image_id: int, analyzer, gate: QualityGate | None = None)
         chosen = gate.choose(faces)
         if isinstance(chosen, str):
             return _reject(image, chosen)
+        # Integrity, here where every face enters the gallery: a member's own face must be theirs and nobody
+        # else's (refused otherwise); a staff upload that looks like someone else is enrolled and flagged.
+        member = integrity.is_member_enrollment(image)
+        finding = integrity.check_face(image, chosen.embedding, model_name=embedder.name, own=member)
+        if finding is not None and (member or finding.kind == integrity.Kind.MATCHES_OTHER):
+            integrity.record_conflict(image, finding, refused=member)
+            if member:
+                return _reject(image, refusal_words(Refusal.IDENTITY_CONFLICT), code=Refusal.IDENTITY_CONFLICT)
         store_embedding(image, embedder, chosen.embedding)
         image.status = FaceImage.Status.ENROLLED
-        image.reject_reason = ""
+        image.reject_reason = image.reject_code = ""
         image.quality = _quality_dict(chosen)
         image.face_box = [round(float(v), 1) for v in chosen.box]
         image.processed_at = timezone.now()
-        image.save(update_fields=["status", "reject_reason", "quality", "face_box", "processed_at"])
+        image.save(update_fields=["status", "reject_reason", "reject_code", "quality", "face_box", "processed_at"])
         return image.status
 
 
@@ -324,11 +375,12 @@ def store_embedding(image: FaceImage, embedder, vector) -> None:
     )
 
 
-def _reject(image: FaceImage, reason: str) -> str:
+def _reject(image: FaceImage, reason: str, *, code: str = "") -> str:
     image.status = FaceImage.Status.REJECTED
     image.reject_reason = reason[:200]
+    image.reject_code = code
     image.processed_at = timezone.now()
-    image.save(update_fields=["status", "reject_reason", "processed_at"])
+    image.save(update_fields=["status", "reject_reason", "reject_code", "processed_at"])
     return image.status
 
 
@@ -370,6 +422,6 @@ def finish_if_complete(batch_id: int) -> None:
 
 
 __all__ = [
-    "QualityGate", "enroll_images", "finish_if_complete", "person_for_name", "process_face_image",
+    "NameUnavailable", "QualityGate", "enroll_images", "finish_if_complete", "person_for_name", "process_face_image",
     "queue_images", "reprocess_images", "resume_unfinished_enrollments", "start_enrollment", "upload_limits", "Source",
 ]  # fmt: skip

@@ -185,6 +185,14 @@
       window.location.assign(reply.redirect);
       return;
     }
+    if (reply.held) {  // refused as not confirmed to be this person: staff decide, another round won't help
+      showWhy(reply.message);
+      instruct("Held for review");
+      if (stream) stream.getTracks().forEach((t) => t.stop());
+      running = false;
+      setStatus(reply.message);
+      return;
+    }
     if (reply.retry) {
       showWhy(reply.message);
       applyRound(reply.retry);

@@ -50,6 +50,20 @@
       tr.append(td, cell(r.person), cell(r.file), cell(r.reason));
       return tr;
     });
+    fill($("identity-conflicts").tBodies[0], p.conflicts, 7, function (c) {
+      const tr = document.createElement("tr");
+      tr.className = "conflict";
+      const td = document.createElement("td");
+      const a = document.createElement("a");
+      a.href = c.url;
+      a.textContent = "#" + c.id;
+      td.appendChild(a);
+      const like = c.kind === "matches_other" ? (c.other || "(gone)") : "unlike their own photos";
+      const what = c.refused ? "refused (a member's own enrollment)" : "enrolled, flagged for review";
+      tr.append(td, cell(c.person || "(gone)"), cell(like), cell(c.score), cell(c.images), cell(what),
+                cell(c.resolution));
+      return tr;
+    });
     fill($("refused-files").tBodies[0], p.errors, 2, function (e) {
       const tr = document.createElement("tr");
       tr.append(cell(e.file || "(the whole upload)"), cell(e.error));

@@ -17,14 +17,14 @@ from recognition.models import FaceEmbedding, FaceImage, Person
 from recognition.selectors import search_gallery
 from recognition.services.enrollment import enroll_images, start_enrollment
 from recognition.uploads import UploadItem
-from tests.accounts.conftest import SIGNUP_SET, client_for, jpeg, photo_frames
+from tests.accounts.conftest import OTHER_SET, SIGNUP_SET, client_for, jpeg, photo_frames
 
 pytestmark = pytest.mark.django_db
 
 
-def enroll(user, faces_data: Path, analyzer, numbers=(1, 2, 3)) -> list[FaceImage]:
+def enroll(user, faces_data: Path, analyzer, numbers=(1, 2, 3), folder: str = SIGNUP_SET) -> list[FaceImage]:
     person = services.person_for_user(user)
-    frames = photo_frames(faces_data, SIGNUP_SET, numbers)
+    frames = photo_frames(faces_data, folder, numbers)
     items = [UploadItem(person.display_name, f"{n}.jpg", jpeg(f))
              for n, f in zip(numbers, frames, strict=True)]  # fmt: skip
     batch = start_enrollment(items, source="signup", started_by=user, person=person, queue=False)
@@ -35,7 +35,7 @@ def enroll(user, faces_data: Path, analyzer, numbers=(1, 2, 3)) -> list[FaceImag
 def test_a_member_sees_their_own_photos_and_not_anyone_elses(faces_data, analyzer, member, other_member,
                                                               staff) -> None:  # fmt: skip
     mine = enroll(member, faces_data, analyzer, (1,))[0]
-    theirs = enroll(other_member, faces_data, analyzer, (2,))[0]
+    theirs = enroll(other_member, faces_data, analyzer, (2,), OTHER_SET)[0]  # their own face, not the member's
     client = client_for(member)
     page = client.get("/accounts/profile/").content.decode()
     assert f"/accounts/photos/{mine.pk}/?thumb=1" in page and f"/accounts/photos/{theirs.pk}/" not in page

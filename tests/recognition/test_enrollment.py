@@ -120,7 +120,7 @@ def test_same_bytes_same_person_is_a_no_op_and_two_people_a_conflict(faces_data:
     assert again.state == Enrollment.State.DONE
     other = intake([UploadItem("Joe Biden", "obama.jpg", data)])
     assert other.images.count() == 0
-    assert other.errors == [{"file": "obama.jpg",
+    assert other.errors == [{"file": "obama.jpg", "code": "same_image_elsewhere", "params": {"holder": "Barack Obama"},
                              "error": "conflict: the same image is already enrolled for Barack Obama"}]  # fmt: skip
     # within one upload too: the first name wins, the second is reported
     both = intake([UploadItem("Ann", "a.png", png(1)), UploadItem("Bob", "b.png", png(1))])

@@ -36,7 +36,10 @@ class Command(BaseCommand):
         items = self._reader(path, person)
         if person is not None and not person.strip():
             raise CommandError("--person needs a name")
-        target = enrollment.person_for_name(person) if person else None
+        try:
+            target = enrollment.person_for_name(person) if person else None
+        except ValueError as exc:  # NameUnavailable: an account's Person, the recycle bin, consent withdrawn
+            raise CommandError(str(exc)) from None
         eager = settings.CELERY_TASK_ALWAYS_EAGER
         analyzer = self._analyzer() if eager else None  # before anything is stored: missing models fail fast
         with acting_as(command_actor("enroll")):

@@ -50,8 +50,12 @@ class Command(BaseCommand):
         for index, frame in enumerate(collector.kept, 1):
             ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
             items.append(UploadItem(person, f"camera-{index}.jpg", jpeg.tobytes()))
+        try:
+            target = person_for_name(person)
+        except ValueError as exc:  # NameUnavailable: an account's Person, the recycle bin, consent withdrawn
+            raise CommandError(str(exc)) from None
         with acting_as(command_actor("enroll_camera")):
-            batch = start_enrollment(items, source="webcam", person=person_for_name(person), queue=False)
+            batch = start_enrollment(items, source="webcam", person=target, queue=False)
         enroll_images(list(batch.images.values_list("pk", flat=True)), analyzer)
         enrolled = batch.images.filter(status="enrolled").count()
         self.stdout.write(f"{person}: {enrolled} of {len(items)} photos enrolled (batch #{batch.pk})")
