@@ -120,19 +120,15 @@ def open_stream(*, stream_id: str, operator: bool, own_person: int | None) -> Li
     if operator:
         return LiveStream(source="kiosk", stream_id=stream_id)
     own = own_person or 0
-    stream = LiveStream(source="page", stream_id=stream_id, only_person=own)
+    source = "page" if settings.LIVE_MEMBER_ATTENDANCE else None  # None: seen on the page, nothing recorded
+    stream = LiveStream(source=source, stream_id=stream_id, only_person=own)
     gallery = stream.session.matcher
     nobody = Match(person_id=None, name="unknown", score=0.0, margin=0.0)
 
     def own_face_only(embeddings: np.ndarray) -> list[Match]:
         return [match if match.known and match.person_id == own else nobody for match in gallery(embeddings)]
 
-    def seen_only(track_id: int, match: Match, *_frame) -> None:
-        stream.seen[match.person_id] = match.name  # shown on the page; no attendance event
-
     stream.session.matcher = own_face_only
-    if not settings.LIVE_MEMBER_ATTENDANCE:
-        stream.session.on_confirmed = seen_only
     return stream
 
 
