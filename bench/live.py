@@ -26,6 +26,7 @@ pipeline detects on a frame (full-size detection on every frame) that LiveSessio
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import json
 import statistics
@@ -531,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
             "note": "every peer: the same SessionOptions, one process each",
         },
         "tight_crops": args.tight_crops,
-        "live_options": live_options(args).__dict__,
+        "live_options": dataclasses.asdict(live_options(args)),
     }
     rows = []
     for label, figures in by_clip.items():
