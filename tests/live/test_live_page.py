@@ -58,3 +58,26 @@ def test_live_page_names_an_enrolled_person_and_not_a_stranger(daphne_server, fa
         tracks = wait_for_name(page, "t.confirmed && t.name === 'unknown'")
         assert not any(t["name"] in ("lin_manuel_miranda", "alex_lacamoire") for t in tracks)
         browser.close()
+
+
+@pytest.mark.browser
+def test_live_page_names_obama_in_the_audience_not_the_performer(daphne_server, faces_data, hamilton_cast,
+                                                                 turn_takers, tmp_path) -> None:  # fmt: skip
+    """The report that started it: after the cut from the performer to the audience, /live/ showed Obama as
+    the performer, and he never reached "Recognised this session". Played (looping) from the performer's last
+    seconds through the cut, Obama must be named and listed as seen."""
+    ids = enroll_cast({**hamilton_cast, 3: (turn_takers[1][0], turn_takers[1][1])})
+    get_user_model().objects.create_user("kiosk", password=PASSWORD, is_staff=True)
+    frames = read_frames(faces_data / "video/facerec_short_hamilton_clip.mp4")[170:]  # performer, cut, audience
+    camera = write_y4m(frames, tmp_path / "audience.y4m", fps=15)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser, page = open_live_page(playwright, daphne_server, camera, "kiosk")
+        page.wait_for_function("() => window.faceLive.tracks().some(t => t.name === 'obama')", timeout=60_000)
+        page.wait_for_function("() => document.querySelector('#seen').textContent.includes('obama')")
+        page.screenshot(path=str(tmp_path / "audience.png"))
+        tracks = page.evaluate("() => window.faceLive.tracks()")
+        obama = [t for t in tracks if t["name"] == "obama"]
+        assert all(t["person_id"] == ids["obama"] for t in obama)
+        browser.close()
