@@ -219,6 +219,17 @@ def pack_model_name(pack: str) -> str:
     return PACKS[pack]["embedder"]
 
 
+def pack_model_version(pack: str) -> str:
+    """The model_version the pack's embedder writes now (FaceEmbedding.model_version): the weights' manifest
+    sha256 and the embedder's test-time augmentation, as FaceAnalyzer.from_pack builds it, without loading the
+    model. A stored embedding of another version is stale: re-embedding replaces it."""
+    from recognition.engine.embedders import embedder_class, embedder_version
+    from recognition.inference import model_store
+
+    name = pack_model_name(pack)
+    return embedder_version(f"{name}:{model_store().spec(name).sha256[:12]}", embedder_class(name).flip_tta)
+
+
 def pack_policy(pack: str) -> MatchPolicy:
     """The pack's threshold and margin from PackSettings (the shipped defaults when it has no row)."""
     from recognition.models import PackSettings
