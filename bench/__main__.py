@@ -1,4 +1,4 @@
-"""Benchmarks, measured side by side on this machine: python -m bench {all,live,enroll,search,ws,accuracy} ...
+"""Benchmarks, measured side by side on this machine: python -m bench {all,live,enroll,search,ws,accuracy,embed} ...
 
     python -m bench all --json OUT.json       every part, each in a process of its own, one table and one JSON
     python -m bench live --help               one part (its own options; see each part's --help)
@@ -28,6 +28,7 @@ PARTS = {
     "search": ("bench.search", "identify latency and recall@1, HNSW vs exact, 1k/10k/100k embeddings"),
     "ws": ("bench.ws", "1/4/8 concurrent websocket clients against daphne: fps, latency, drops, CPU, memory"),
     "accuracy": ("bench.accuracy", "detection, verification and identification accuracy on the shared data"),
+    "embed": ("bench.embed", "ms per face of the pack's embedder with and without flip test-time augmentation"),
 }
 # What `all` passes to each part (quick enough for one sitting on 2 cores).
 ALL_ARGS = {
@@ -36,6 +37,7 @@ ALL_ARGS = {
     "search": ["--sizes", "1000,10000,100000"],
     "ws": [],
     "accuracy": [],
+    "embed": ["--rounds", "20"],
 }
 
 
