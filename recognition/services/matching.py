@@ -26,11 +26,11 @@ from scipy.optimize import linear_sum_assignment
 
 from recognition.engine.types import Face
 
-# Shipped defaults, the same numbers the data migration puts into PackSettings (where they come from is
-# written there). Used only when the database has no row for a pack.
+# Shipped defaults, the same numbers the data migrations put into PackSettings (where they come from is
+# written there: 0003, and 0005 for the open pack's threshold). Used only when the database has no row for a pack.
 DEFAULT_POLICIES: dict[str, dict[str, float]] = {
     "arcface": {"threshold": 0.32, "margin": 0.05},
-    "open": {"threshold": 0.50, "margin": 0.05},
+    "open": {"threshold": 0.45, "margin": 0.05},
 }
 TOP_K = 3
 MAX_WEIGHT = 0.5
