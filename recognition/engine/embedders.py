@@ -3,7 +3,8 @@
 An embedder with ``flip_tta`` embeds every crop and its horizontal mirror in the same call and returns the
 normalised mean of the two unit vectors: a mirror-invariant embedding, a little closer to the person's other
 images (measured for SFace in bench/RESULTS.md, "open pack"). It is a different vector from the plain one, so
-the embedder's ``version`` says so (``+hflip``) and galleries stored without it are re-embedded, never mixed.
+the embedder's ``version`` says so (``+hflip``): re-embedding (recognition.services.reembed) replaces embeddings
+stored without it.
 """
 
 from __future__ import annotations
