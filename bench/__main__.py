@@ -1,4 +1,4 @@
-"""Benchmarks, measured side by side on this machine: python -m bench {all,live,enroll,search,ws,accuracy} ...
+"""Benchmarks, measured side by side on this machine: python -m bench {all,live,enroll,search,ws,accuracy,embed} ...
 
     python -m bench all --json OUT.json       every part, each in a process of its own, one table and one JSON
     python -m bench live --help               one part (its own options; see each part's --help)
@@ -29,6 +29,7 @@ PARTS = {
     "ws": ("bench.ws", "1/4/8 concurrent websocket clients against daphne: fps, latency, drops, CPU, memory"),
     "accuracy": ("bench.accuracy", "detection, verification and identification accuracy on the shared data"),
     "identity": ("bench.identity", "the right name on the right face: live vs naive against a truth file"),
+    "embed": ("bench.embed", "ms per face of the pack's embedder with and without flip test-time augmentation"),
 }
 # What `all` passes to each part (quick enough for one sitting on 2 cores).
 ALL_ARGS = {
@@ -37,6 +38,7 @@ ALL_ARGS = {
     "search": ["--sizes", "1000,10000,100000"],
     "ws": [],
     "accuracy": [],
+    "embed": ["--rounds", "20"],
 }
 
 

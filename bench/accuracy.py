@@ -6,7 +6,13 @@ detection.<detector>.{recall,precision}: group/dlib_pascal_voc boxes.csv (43 fac
 counts when it matches an unmatched ground-truth box with IoU >= 0.4 (best score first).
 verification.<pack>.{auc,eer,tar_at_far_1e-2,tar_at_far_1e-3,threshold_at_eer}: cosine scores of
 same/different pairs, only WITHIN each identity set (identities.csv `set`); the deepface set uses
-pairs_deepface.csv.
+pairs_deepface.csv. The shared data is easy (AUC 1.000 for both packs), so the scores' separation is reported
+too, where a change of the embedding shows even when AUC cannot move: .impostor.{mean,std,p99,p999,max},
+.genuine.{min,p01,mean}, .gap (lowest genuine minus highest impostor score; > 0: perfectly separated) and
+.d_prime ((genuine mean - impostor mean) / sqrt of their mean variance).
+--degrade KIND makes the data harder, the same way for every pack: each identity image is first analysed as it
+is, then degraded around its largest face (DEGRADATIONS) and analysed again; that face's embedding is the one
+used (none when the degraded image shows no face). The open-set figures then use these embeddings too.
 identification.<pack>.rank1: leave-one-out nearest neighbour within each set.
 faces_per_identity_image.<pack>: how many identities/ images gave exactly one face (through the
 analyzer, tight-crop padding on).
@@ -39,6 +45,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "faces"
 DETECTORS = {"scrfd": "scrfd_500m", "retinaface": "retinaface_mnet025", "yunet": "yunet_2023mar"}
 IOU_MATCH = 0.4
+SMALL_FACE_PX = 36  # --degrade small: the face's short side after shrinking
+BLUR_FACE_PX, BLUR_SIGMA, JPEG_QUALITY = 80, 1.2, 25  # --degrade blurjpeg
 
 
 # ---- data --------------------------------------------------------------------------------------------------
@@ -142,7 +150,23 @@ def roc_metrics(genuine: np.ndarray, impostor: np.ndarray) -> dict[str, float]:
         out[name] = float((genuine >= thr).mean())
     out["genuine_pairs"] = n_g
     out["impostor_pairs"] = n_i
+    out.update(separation(genuine, impostor))
     return out
+
+
+def separation(genuine: np.ndarray, impostor: np.ndarray) -> dict:
+    """How far apart the two score distributions are: the impostor tail, the genuine low end, their gap, d'."""
+    g = np.asarray(genuine, dtype=np.float64)
+    i = np.asarray(impostor, dtype=np.float64)
+    return {
+        "impostor": {
+            "mean": float(i.mean()), "std": float(i.std()), "p99": float(np.quantile(i, 0.99)),
+            "p999": float(np.quantile(i, 0.999)), "max": float(i.max()),
+        },
+        "genuine": {"min": float(g.min()), "p01": float(np.quantile(g, 0.01)), "mean": float(g.mean())},
+        "gap": float(g.min() - i.max()),
+        "d_prime": float((g.mean() - i.mean()) / np.sqrt((g.var() + i.var()) / 2)),
+    }  # fmt: skip
 
 
 def rank1(embeddings: dict[str, np.ndarray | None], images: list[IdentityImage]) -> dict[str, float]:
@@ -207,15 +231,38 @@ def count_faces(detect: Callable[[np.ndarray], list], data_dir: Path, images: li
     }
 
 
+def _shrink(image: np.ndarray, face_px: float, target_px: float) -> np.ndarray:
+    scale = min(1.0, target_px / max(face_px, 1.0))
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+
+
+def _blur_jpeg(image: np.ndarray, face_px: float) -> np.ndarray:
+    image = cv2.GaussianBlur(_shrink(image, face_px, BLUR_FACE_PX), (0, 0), BLUR_SIGMA)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
+# name -> f(image, short side of its largest face) -> degraded image
+DEGRADATIONS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "small": lambda image, face_px: _shrink(image, face_px, SMALL_FACE_PX),  # a face of 36 px (area resize)
+    "blurjpeg": _blur_jpeg,  # face shrunk to 80 px, Gaussian blur sigma 1.2, JPEG quality 25
+    "gray": lambda image, face_px: cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR),
+}
+
+
 def embed_identities(
-    analyzer: FaceAnalyzer, data_dir: Path, images: list[IdentityImage]
+    analyzer: FaceAnalyzer, data_dir: Path, images: list[IdentityImage], *, degrade: str | None = None
 ) -> tuple[dict[str, np.ndarray | None], dict[str, int]]:
-    """Embedding of the largest face of every image (None when no face), and the face count per image."""
+    """Embedding of the largest face of every image (None when no face), and the face count per image; with
+    ``degrade`` (a DEGRADATIONS key) the largest face of the image degraded around its original largest face."""
     embeddings: dict[str, np.ndarray | None] = {}
     counts: dict[str, int] = {}
     for im in images:
         image = read_image(data_dir, im.path)
-        faces = analyzer.analyze(image, emotion=False)
+        faces = analyzer.analyze(image, emotion=False, embed=degrade is None)
+        if degrade is not None and faces:
+            largest = max(faces, key=lambda f: f.detection.area)
+            faces = analyzer.analyze(DEGRADATIONS[degrade](image, largest.detection.short_side), emotion=False)
         counts[im.path] = len(faces)
         largest = max(faces, key=lambda f: f.detection.area, default=None)
         embeddings[im.path] = largest.embedding if largest is not None else None
@@ -234,8 +281,10 @@ def verification_scores(
     return np.asarray(genuine), np.asarray(impostor)
 
 
-def evaluate_pack(analyzer: FaceAnalyzer, data_dir: Path, images: list[IdentityImage]) -> dict:
-    embeddings, counts = embed_identities(analyzer, data_dir, images)
+def evaluate_pack(
+    analyzer: FaceAnalyzer, data_dir: Path, images: list[IdentityImage], *, degrade: str | None = None
+) -> dict:
+    embeddings, counts = embed_identities(analyzer, data_dir, images, degrade=degrade)
     pairs = verification_pairs(data_dir, images)
     genuine, impostor = verification_scores(embeddings, pairs)
     per_set = {}
@@ -253,6 +302,7 @@ def evaluate_pack(analyzer: FaceAnalyzer, data_dir: Path, images: list[IdentityI
         "verification": {**roc_metrics(genuine, impostor), "per_set": per_set},
         "identification": rank1(embeddings, images),
         "faces": faces,
+        "embeddings": embeddings,
     }
 
 
@@ -263,6 +313,7 @@ def run(
     packs: list[str] | None = None,
     detectors: list[str] | None = None,
     threads: int = 0,
+    degrade: str | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
     from recognition.engine.model_store import ModelStore
@@ -276,6 +327,8 @@ def run(
         "identification": {},
         "faces_per_identity_image": {},
     }
+    if degrade is not None:
+        results["degrade"] = degrade
     for name in detectors or list(DETECTORS):
         model = DETECTORS[name]
         t0 = time.perf_counter()
@@ -288,10 +341,12 @@ def run(
         )["exactly_one"]
         results["detection"][name]["seconds"] = round(time.perf_counter() - t0, 2)
         log(f"detection {name}: done in {results['detection'][name]['seconds']} s")
+    embeddings_by_pack: dict[str, dict] = {}
     for pack in packs or list(store.packs):
         t0 = time.perf_counter()
         analyzer = FaceAnalyzer.from_pack(pack, store, factory, with_emotion=False)
-        res = evaluate_pack(analyzer, data_dir, images)
+        res = evaluate_pack(analyzer, data_dir, images, degrade=degrade)
+        embeddings_by_pack[pack] = res["embeddings"]
         results["verification"][pack] = res["verification"]
         results["identification"][pack] = res["identification"]
         results["faces_per_identity_image"][pack] = res["faces"]
@@ -303,7 +358,12 @@ def run(
     if importlib.util.find_spec("bench.openset") is not None:  # openset.<pack>.{fpir,tpir}
         from bench import openset
 
-        results.update(openset.run(data_dir, packs=packs, weights=weights, threads=threads, log=log))
+        results.update(
+            openset.run(
+                data_dir, packs=packs, weights=weights, threads=threads, log=log,
+                embeddings_by_pack=embeddings_by_pack if degrade is not None else None,
+            )
+        )  # fmt: skip
     return results
 
 
@@ -324,6 +384,20 @@ def format_table(results: dict) -> str:
             f"{v['tar_at_far_1e-3']:.4f}"
             f"   {v['threshold_at_eer']:.3f}   {ident['rank1']:.4f}  {faces['exactly_one']}/{faces['images']}"
         )
+    lines.append(
+        "separation                                 impostor mean/std  p99    max    genuine min  p01    mean"
+        "    gap     d'"
+    )
+    for pack, v in results.get("verification", {}).items():
+        imp, gen = v["impostor"], v["genuine"]
+        lines.append(
+            f"  {pack:<40} {imp['mean']:.3f}/{imp['std']:.3f}        {imp['p99']:.3f}  {imp['max']:.3f}"
+            f"  {gen['min']:.3f}        {gen['p01']:.3f}  {gen['mean']:.3f}  {v['gap']:+.3f}  {v['d_prime']:.2f}"
+        )
+    if "openset" in results:
+        from bench.openset import format_table as openset_table
+
+        lines.append(openset_table(results))
     if "emotion" in results:
         try:
             from bench.emotion_accuracy import format_table as emotion_table
@@ -342,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pack", action="append", dest="packs", help="model pack (repeatable; default: all)")
     parser.add_argument("--detector", action="append", dest="detectors", choices=sorted(DETECTORS))
     parser.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0 = default)")
+    parser.add_argument("--degrade", choices=sorted(DEGRADATIONS),
+                        help="make the identity images harder (see the module docstring)")  # fmt: skip
     args = parser.parse_args(argv)
     if not (args.data / "identities" / "identities.csv").is_file():
         print(f"no face data at {args.data}", file=sys.stderr)
@@ -352,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
         packs=args.packs,
         detectors=args.detectors,
         threads=args.threads,
+        degrade=args.degrade,
         log=lambda m: print(m, file=sys.stderr),
     )
     print(format_table(results))

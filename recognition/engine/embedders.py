@@ -1,4 +1,11 @@
-"""Face embedders: 112x112 aligned BGR crops in, L2-normalised float32 vectors out, batched."""
+"""Face embedders: 112x112 aligned BGR crops in, L2-normalised float32 vectors out, batched.
+
+An embedder with ``flip_tta`` embeds every crop and its horizontal mirror in the same call and returns the
+normalised mean of the two unit vectors: a mirror-invariant embedding, a little closer to the person's other
+images (measured for SFace in bench/RESULTS.md, "open pack"). It is a different vector from the plain one, so
+the embedder's ``version`` says so (``+hflip``): re-embedding (recognition.services.reembed) replaces embeddings
+stored without it.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ class OnnxEmbedder:
     default_name = "embedder"
     mean = 0.0
     std = 1.0
+    flip_tta = False  # also embed the mirrored crop and average (see the module docstring)
 
     def __init__(
         self,
@@ -26,13 +34,16 @@ class OnnxEmbedder:
         name: str | None = None,
         version: str | None = None,
         batch_size: int = 32,
+        flip_tta: bool | None = None,
     ) -> None:
         path = Path(model_path)
         self.session = session_factory(path)
         self.name = name or self.default_name
         # Embeddings from different weights are not comparable: the version names the exact file. Callers that
         # know the file's sha256 (FaceAnalyzer.from_pack, from the manifest) pass it; hashing is the fallback.
-        self.version = version or f"{self.name}:{sha256_of(path)[:12]}"
+        # Flip test-time augmentation gives other vectors from the same file: the version names it too.
+        self.flip_tta = type(self).flip_tta if flip_tta is None else bool(flip_tta)
+        self.version = embedder_version(version or f"{self.name}:{sha256_of(path)[:12]}", self.flip_tta)
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.output_name = self.session.get_outputs()[0].name
@@ -58,14 +69,31 @@ class OnnxEmbedder:
                 f"expected aligned crops of shape (N, {self.input_hw[0]}, {self.input_hw[1]}, 3), "
                 f"got {faces.shape}"
             )
+        n = len(faces)
+        if self.flip_tta:  # the crops, then their mirrors, in the same batches
+            faces = np.concatenate([faces, faces[:, :, ::-1]])
         chunks = []
         for start in range(0, len(faces), self.batch_size):
             blob = self.preprocess(faces[start : start + self.batch_size])
             (out,) = self.session.run([self.output_name], {self.input_name: blob})
             chunks.append(np.asarray(out, dtype=np.float32).reshape(len(blob), -1))
-        emb = np.concatenate(chunks)
-        norms = np.linalg.norm(emb, axis=1, keepdims=True)
-        return (emb / np.maximum(norms, 1e-12)).astype(np.float32)
+        emb = _unit(np.concatenate(chunks))
+        if self.flip_tta:
+            emb = _unit(emb[:n] + emb[n:])
+        return emb.astype(np.float32)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+FLIP_SUFFIX = "+hflip"
+
+
+def embedder_version(weights_version: str, flip_tta: bool) -> str:
+    """The model_version stored with an embedding: ``name:<sha256[:12]>`` of the weights, plus ``+hflip`` when
+    the embedder averages each face with its mirror (another vector from the same weights)."""
+    return f"{weights_version}{FLIP_SUFFIX}" if flip_tta else weights_version
 
 
 class ArcFace(OnnxEmbedder):
@@ -77,9 +105,12 @@ class ArcFace(OnnxEmbedder):
 
 
 class SFace(OnnxEmbedder):
-    """OpenCV Zoo SFace (128-d): RGB, raw 0..255 float, NCHW."""
+    """OpenCV Zoo SFace (128-d): RGB, raw 0..255 float, NCHW; aligned like OpenCV's FaceRecognizerSF.alignCrop
+    (the ArcFace 5-point template, the same crop as align.align_face). Flip TTA on: on the shared identity
+    photos it raised the genuine scores and d' on clean and degraded copies (bench/RESULTS.md, "open pack")."""
 
     default_name = "sface_2021dec"
+    flip_tta = True
 
 
 EMBEDDER_CLASSES: dict[str, type[OnnxEmbedder]] = {"arcface": ArcFace, "sface": SFace}

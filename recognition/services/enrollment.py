@@ -367,12 +367,16 @@ def analyse_stored_image(image: FaceImage, analyzer) -> list[Face] | str:
 
 
 def store_embedding(image: FaceImage, embedder, vector) -> None:
-    """The image's embedding by `embedder` (kept as it is if one exists already)."""
-    FaceEmbedding.objects.get_or_create(
+    """The image's embedding by `embedder`: kept as it is if one of the same model version exists already,
+    replaced if it is of another version (other weights or test-time augmentation: not comparable)."""
+    row, created = FaceEmbedding.objects.get_or_create(
         face_image=image,
         model_name=embedder.name,
         defaults={"person_id": image.person_id, "vector": vector, "model_version": embedder.version},
     )
+    if not created and row.model_version != embedder.version:
+        row.person_id, row.vector, row.model_version = image.person_id, vector, embedder.version
+        row.save(update_fields=["person", "vector", "model_version"])
 
 
 def _reject(image: FaceImage, reason: str, *, code: str = "") -> str:

@@ -5,8 +5,12 @@ Embeddings of two models are not comparable, so the gallery keeps one embedding 
 
 1. `start_reembed(pack)` checks the pack, clears the failures of an earlier run for its model and queues the job.
 2. `reembed_step` (a Celery task's body) embeds the next chunk of images that lack an embedding of the pack's
-   embedder, then queues the next step. Every step asks the database what is still missing, so a step that runs
-   twice (a killed worker, acks_late) or a job started again does no harm and picks up where it stopped.
+   embedder in its current version (`matching.pack_model_version`: an embedding written by other weights or
+   without the embedder's test-time augmentation is stale and is replaced), then queues the next step. Every
+   step asks the database what is still missing, so a step that runs twice (a killed worker, acks_late) or a job
+   started again does no harm and picks up where it stopped. Re-embedding the ACTIVE pack brings a gallery
+   written by an older version of its embedder up to date (`manage.py reembed open` after an upgrade); until
+   it has finished, search reads old and new vectors of that model together.
 3. When nothing is missing, `finish_reembed_if_complete` makes the pack the active one, in one transaction with
    a last check, so search never switches to a model some enrolled image lacks.
 
@@ -33,7 +37,7 @@ from audit.services import Target, record
 from recognition.engine.tracker import iou_matrix
 from recognition.models import FaceEmbedding, FaceImage, PackSettings
 from recognition.services.enrollment import analyse_stored_image, store_embedding
-from recognition.services.matching import DEFAULT_POLICIES, pack_model_name
+from recognition.services.matching import DEFAULT_POLICIES, pack_model_name, pack_model_version
 
 log = logging.getLogger("recognition.reembed")
 
@@ -49,8 +53,10 @@ def eligible_images() -> QuerySet[FaceImage]:
     )
 
 
-def _has_embedding(model_name: str) -> Exists:
-    return Exists(FaceEmbedding.objects.filter(face_image=OuterRef("pk"), model_name=model_name))
+def _has_embedding(model_name: str, version: str | None = None) -> Exists:
+    """An embedding of this model (of this model_version when given: others are stale)."""
+    rows = FaceEmbedding.objects.filter(face_image=OuterRef("pk"), model_name=model_name)
+    return Exists(rows if version is None else rows.filter(model_version=version))
 
 
 def _failed_q(model_name: str) -> Q:
@@ -58,10 +64,11 @@ def _failed_q(model_name: str) -> Q:
     return Q(quality__has_key=ERRORS_KEY) & Q(**{f"quality__{ERRORS_KEY}__has_key": model_name})
 
 
-def missing_images(model_name: str) -> QuerySet[FaceImage]:
-    """Eligible images with neither an embedding of this model nor a recorded failure, oldest first."""
+def missing_images(model_name: str, version: str | None = None) -> QuerySet[FaceImage]:
+    """Eligible images with neither an embedding of this model (of this version, when given) nor a recorded
+    failure, oldest first."""
     failed = eligible_images().filter(_failed_q(model_name)).values("pk")
-    return eligible_images().filter(~_has_embedding(model_name)).exclude(pk__in=failed).order_by("pk")
+    return eligible_images().filter(~_has_embedding(model_name, version)).exclude(pk__in=failed).order_by("pk")
 
 
 @dataclass(frozen=True)
@@ -92,10 +99,10 @@ class ReembedProgress:
 
 def reembed_progress(pack: str) -> ReembedProgress:
     """How far the gallery is embedded with a pack's model, read from the rows themselves."""
-    model_name = pack_model_name(pack)
+    model_name, version = pack_model_name(pack), pack_model_version(pack)
     images = eligible_images()
-    embedded = images.filter(_has_embedding(model_name))
-    failed = images.filter(~_has_embedding(model_name)).filter(_failed_q(model_name))
+    embedded = images.filter(_has_embedding(model_name, version))
+    failed = images.filter(~_has_embedding(model_name, version)).filter(_failed_q(model_name))
     failures = [
         {"image": image.pk, "person": str(image.person), "file": image.original_name,
          "error": image.quality[ERRORS_KEY][model_name]}
@@ -191,14 +198,15 @@ def reembed_step(
     model_name = pack_model_name(pack)
     if analyzer.embedder.name != model_name:
         raise ValueError(f"the analyzer embeds with {analyzer.embedder.name}, pack {pack!r} needs {model_name}")
+    version = analyzer.embedder.version
     size = max(1, chunk_size or settings.ENROLL_CHUNK_SIZE)
     queue_next = (not settings.CELERY_TASK_ALWAYS_EAGER) if queue_next is None else queue_next
     done = 0
     while True:
-        ids = list(missing_images(model_name).values_list("pk", flat=True)[:size])
+        ids = list(missing_images(model_name, version).values_list("pk", flat=True)[:size])
         if not ids:
             switched = finish_reembed_if_complete(pack, allow_failures=allow_failures, started_by_id=started_by_id)
-            if not switched or not missing_images(model_name).exists():
+            if not switched or not missing_images(model_name, version).exists():
                 return reembed_progress(pack)
             continue  # images enrolled with the previous pack while the switch happened: embed them too
         outcomes = []
@@ -215,12 +223,14 @@ def reembed_step(
 
 
 def reembed_image(image_id: int, analyzer) -> str | None:
-    """Give one image an embedding of the analyzer's model: "embedded", "failed" (reason recorded), or None when
-    there was nothing to do (done already, no longer eligible, or locked by another worker)."""
-    model_name = analyzer.embedder.name
+    """Give one image an embedding of the analyzer's model and version (a stale one is replaced): "embedded",
+    "failed" (reason recorded; a stale embedding is kept), or None when there was nothing to do (done already, no
+    longer eligible, or locked by another worker)."""
+    model_name, version = analyzer.embedder.name, analyzer.embedder.version
     with transaction.atomic():
         image = eligible_images().select_for_update(skip_locked=True).filter(pk=image_id).first()
-        if image is None or FaceEmbedding.objects.filter(face_image=image, model_name=model_name).exists():
+        current = FaceEmbedding.objects.filter(face_image=image, model_name=model_name, model_version=version)
+        if image is None or current.exists():
             return None
         faces = analyse_stored_image(image, analyzer)
         if isinstance(faces, str):
@@ -255,7 +265,7 @@ def _fail(image: FaceImage, model_name: str, reason: str) -> str:
 def finish_reembed_if_complete(pack: str, *, allow_failures: bool = False, started_by_id: int | None = None) -> bool:
     """Make `pack` the active pack if every eligible image has its embedding (or, with allow_failures, a
     recorded failure). One transaction: the rows are locked, the check is repeated, then the flags change."""
-    model_name = pack_model_name(pack)
+    model_name, version = pack_model_name(pack), pack_model_version(pack)
     with transaction.atomic():
         rows = {row.pack: row for row in PackSettings.objects.select_for_update().order_by("pk")}
         target = rows.get(pack)
@@ -264,9 +274,9 @@ def finish_reembed_if_complete(pack: str, *, allow_failures: bool = False, start
             return False
         if target.is_active:
             return True
-        if missing_images(model_name).exists():
+        if missing_images(model_name, version).exists():
             return False
-        failed = eligible_images().filter(~_has_embedding(model_name)).filter(_failed_q(model_name)).count()
+        failed = eligible_images().filter(~_has_embedding(model_name, version)).filter(_failed_q(model_name)).count()
         if failed and not allow_failures:
             log.warning("pack %s: %s image(s) could not be embedded; the active pack is unchanged", pack, failed)
             return False

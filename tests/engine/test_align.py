@@ -64,3 +64,18 @@ def test_real_face_aligns_to_the_same_crop_when_the_photo_is_rotated(astronaut, 
     emb = arcface.embed(np.stack([upright, tilted, unaligned]))
     assert float(emb[0] @ emb[1]) > 0.8
     assert float(emb[0] @ emb[1]) > float(emb[0] @ emb[2]) + 0.1
+
+
+def test_align_face_is_the_crop_opencv_feeds_sface(astronaut, retinaface, model_path):
+    # SFace's own pipeline (cv2.FaceRecognizerSF.alignCrop) uses the ArcFace 5-point template and a least-squares
+    # similarity: align_face must give the same crop, so SFace sees faces as it was meant to.
+    if not hasattr(cv2, "FaceRecognizerSF"):
+        pytest.skip("this OpenCV build has no FaceRecognizerSF")
+    recognizer = cv2.FaceRecognizerSF.create(str(model_path("sface_2021dec")), "")
+    (face,) = retinaface.detect(astronaut)
+    row = np.zeros((1, 15), np.float32)
+    row[0, 4:14] = face.kps.reshape(-1)
+    opencv = recognizer.alignCrop(astronaut, row)
+    ours = align_face(astronaut, face.kps)
+    assert opencv.shape == ours.shape == (112, 112, 3)
+    assert np.abs(opencv.astype(int) - ours.astype(int)).mean() < 0.05

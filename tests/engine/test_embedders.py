@@ -82,3 +82,31 @@ def test_embedder_class_by_manifest_name():
     assert embedder_class("sface_2021dec") is SFace
     with pytest.raises(KeyError):
         embedder_class("facenet")
+
+
+def test_sface_flip_tta_gives_the_mirror_invariant_mean_of_the_two_views(
+    sface, model_path, session_factory, aligned_johns
+):
+    crops = np.stack([c for pair in aligned_johns.values() for c in pair])
+    mirrored = np.ascontiguousarray(crops[:, :, ::-1])
+    plain = SFace(model_path("sface_2021dec"), session_factory, flip_tta=False)
+    assert sface.flip_tta and not plain.flip_tta
+    # Without TTA a face and its mirror give different vectors; with it, the same one.
+    assert float(np.min(np.sum(plain.embed(crops) * plain.embed(mirrored), axis=1))) < 0.99
+    assert np.abs(sface.embed(crops) - sface.embed(mirrored)).max() < 1e-5
+    # It is the normalised mean of the two plain unit vectors.
+    mean = plain.embed(crops) + plain.embed(mirrored)
+    expected = mean / np.linalg.norm(mean, axis=1, keepdims=True)
+    assert np.abs(sface.embed(crops) - expected).max() < 1e-5
+
+
+def test_flip_tta_is_part_of_the_version_so_stored_vectors_are_not_mixed(
+    sface, arcface, model_path, session_factory
+):
+    plain = SFace(model_path("sface_2021dec"), session_factory, flip_tta=False)
+    assert sface.version == f"{plain.version}+hflip"
+    assert not arcface.flip_tta and not arcface.version.endswith("+hflip")
+    # A version given by the caller (the manifest's sha256, as FaceAnalyzer.from_pack passes) gets it too.
+    assert SFace(model_path("sface_2021dec"), session_factory, version="sface_2021dec:abc").version == (
+        "sface_2021dec:abc+hflip"
+    )

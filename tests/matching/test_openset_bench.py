@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.accuracy import IdentityImage
-from bench.openset import evaluate_pack, evaluate_split, split
+from bench.openset import evaluate_pack, evaluate_split, split, threshold_for_fpir
 from recognition.services.matching import MatchPolicy
 
 
@@ -67,3 +67,15 @@ def test_report_has_mean_and_spread_over_splits():
     assert set(result["fpir_spread"]) == {"mean", "std", "min", "max"}
     assert result["fpir"] == result["fpir_spread"]["mean"] and 0.0 <= result["tpir"] <= 1.0
     assert result["calibrated"]["threshold"]["mean"] > 0.0
+
+
+def test_operating_point_is_the_lowest_threshold_that_keeps_strangers_at_1_percent():
+    images, embeddings = synthetic(n_people=20, noise=1.2, seed=4)
+    gallery, probes, strangers = split(images, np.random.default_rng(5))
+    policy = MatchPolicy(0.5, 0.0)
+    at = threshold_for_fpir(embeddings, gallery, strangers, policy)
+    assert evaluate_split(embeddings, gallery, probes, strangers, MatchPolicy(at, 0.0))["fpir"] <= 0.01
+    below = MatchPolicy(float(np.nextafter(at, -np.inf)), 0.0)
+    assert evaluate_split(embeddings, gallery, probes, strangers, below)["fpir"] > 0.01
+    result = evaluate_pack(embeddings, images, policy, splits=3)["at_fpir_1e-2"]
+    assert result["fpir"]["max"] <= 0.01 and 0.0 <= result["tpir"]["mean"] <= 1.0

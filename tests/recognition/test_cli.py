@@ -145,6 +145,33 @@ def test_reembed_switches_the_active_pack_only_when_every_image_has_the_new_embe
     assert FaceEmbedding.objects.filter(model_name="sface_2021dec").count() == 3
 
 
+def test_reembed_replaces_embeddings_of_an_older_embedder_version(faces_data, models_present, tmp_path) -> None:
+    # SFace embeddings written before flip test-time augmentation (model_version without "+hflip") are not
+    # comparable with today's: `reembed open` on the active pack replaces them, and only them.
+    from recognition.services.matching import pack_model_version
+
+    enrolled_gallery(faces_data, tmp_path)
+    run("reembed", "open", threshold=0.45)
+    current = pack_model_version("open")
+    assert current.endswith("+hflip")
+    vectors = FaceEmbedding.objects.filter(model_name="sface_2021dec")
+    assert set(vectors.values_list("model_version", flat=True)) == {current}
+    fresh = {e.face_image_id: np.asarray(e.vector) for e in vectors}
+    stale = vectors.order_by("pk").first()
+    stale.model_version = current.removesuffix("+hflip")
+    stale.vector = -fresh[stale.face_image_id]
+    stale.save()
+    progress = reembed.reembed_progress("open")
+    assert (progress.embedded, progress.missing, progress.active) == (2, 1, True)
+
+    output = run("reembed", "open")
+    assert "3 of 3 images embedded, 0 failed, 0 missing; now the active pack" in output
+    assert vectors.count() == 3 and set(vectors.values_list("model_version", flat=True)) == {current}
+    replaced = np.asarray(FaceEmbedding.objects.get(pk=stale.pk).vector)
+    assert np.allclose(replaced, fresh[stale.face_image_id], atol=1e-5)
+    assert FaceEmbedding.objects.filter(model_name="arcface_mbf").count() == 3  # the other model is left alone
+
+
 def test_reembed_does_not_switch_halfway_or_with_unexplained_failures(
     faces_data, models_present, tmp_path, monkeypatch
 ) -> None:
