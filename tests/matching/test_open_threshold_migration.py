@@ -1,4 +1,4 @@
-"""Migration 0005 moves the open pack's shipped threshold, and only a row that still holds the old shipped one."""
+"""Migration 0009 moves the open pack's shipped threshold, and only a row that still holds the old shipped one."""
 
 from __future__ import annotations
 
