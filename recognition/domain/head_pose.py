@@ -99,6 +99,27 @@ def off_plane(reference_kps, kps) -> float:
     return float(np.hypot(*(cur[2] - predicted)) / scale) if scale > 1e-6 else 0.0
 
 
+def foreshortening(reference_kps, reference_box, kps, box) -> tuple[float, float]:
+    """(sideways, vertical) foreshortening between two views, in degrees: the angle whose cosine is how much the
+    eye distance shrank against the face box's height (a turn about the vertical axis), or the eye-mouth height
+    against the eye distance (a tilt about the horizontal one).
+
+    A photo has to be tilted far (25-35 degrees) before the detector places its nose as a head's after a 12
+    degree turn, and then its eyes close up far more than a turning head's do (whose box keeps its size)."""
+    def ratios(points: np.ndarray, face_box) -> tuple[float, float]:
+        eyes = eye_distance(points)
+        height = float(np.hypot(*((points[3] + points[4]) / 2 - (points[0] + points[1]) / 2)))
+        box_height = float(face_box[3] - face_box[1])
+        return (eyes / box_height if box_height > 1e-6 else 0.0), (height / eyes if eyes > 1e-6 else 0.0)
+
+    (side0, up0), (side, up) = ratios(as_keypoints(reference_kps), reference_box), ratios(as_keypoints(kps), box)
+
+    def angle(now: float, before: float) -> float:
+        return math.degrees(math.acos(min(1.0, now / before))) if before > 0 and now > 0 else 0.0
+
+    return angle(side, side0), angle(up, up0)
+
+
 def mirror_keypoints(kps, width: float) -> np.ndarray:
     """The keypoints of the horizontally flipped image (`width` pixels wide), in the detector's order."""
     points = as_keypoints(kps).copy()

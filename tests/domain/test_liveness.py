@@ -242,3 +242,29 @@ def test_verdict_as_dict_is_codes_and_numbers() -> None:
     assert [s["step"] for s in data["steps"]] == ["turn_left", "turn_right"]
     json.dumps(data)
     assert CENTRE.shape == (2,)
+
+
+def test_a_photo_tilted_far_enough_to_look_turned_foreshortens_more_than_a_head() -> None:
+    """A flat photo only shows a turn when tilted far: its eyes close up against the face's height far more
+    than a turning head's do. The checker refuses that as flat even when the nose seems to leave the plane
+    (the detector's nose on a tilted photo follows its idea of a turned face)."""
+    from recognition.domain.head_pose import foreshortening
+
+    frontal = head_points()
+    head = head_points(yaw=18)
+    assert foreshortening(frontal, box_of(frontal), head, box_of(head))[0] < 18 + 8
+    squeezed = frontal.copy()
+    squeezed[:, 0] = CENTRE[0] + (squeezed[:, 0] - CENTRE[0]) * np.cos(np.radians(35))  # a 35 degree tilt
+    squeezed[2, 0] += 0.15 * 60  # and a nose the detector moved as for a turned head
+    box = box_of(frontal)
+    assert foreshortening(frontal, box, squeezed, box)[0] > 30
+    rng = np.random.default_rng(1)
+    frames = [observe(k / 10, frontal, rng, noise=0.2) for k in range(12)]
+    for k in range(12, 40):
+        f = min(1.0, (k - 12) / 6)
+        points = frontal.copy()
+        points[:, 0] = CENTRE[0] + (points[:, 0] - CENTRE[0]) * np.cos(np.radians(35 * f))
+        points[2, 0] += 0.15 * 60 * f
+        frames.append(Observation.of(k / 10, [(points + rng.normal(0, 0.2, (5, 2)), box)]))
+    verdict = check_sequence((R, L), frames)
+    assert verdict.reason is Reason.FLAT and verdict.detail["foreshortening_excess_deg"] > 0
