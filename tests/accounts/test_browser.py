@@ -36,8 +36,10 @@ def signup_server(transactional_db, settings, tmp_path: Path):
     """daphne on the test database, its media and pending sign-up frames in tmp (Celery eager, in-process)."""
     port = free_port()
     log_path = tmp_path / "daphne.log"
+    # The fake camera plays photos: they cannot pass the liveness challenge (tested without a browser in
+    # test_capture_liveness.py and tests/security/test_liveness_attacks.py), so this page test goes without it.
     env = service_env(DATABASE_URL=test_database_url(), FACESITE_MEDIA_ROOT=str(settings.MEDIA_ROOT),
-                      SIGNUP_PENDING_DIR=str(settings.SIGNUP_PENDING_DIR))  # fmt: skip
+                      SIGNUP_PENDING_DIR=str(settings.SIGNUP_PENDING_DIR), LIVENESS_REQUIRED="false")  # fmt: skip
     env.pop("REDIS_URL", None)
     with log_path.open("w") as log_file:
         process = subprocess.Popen(
