@@ -11,8 +11,10 @@ from the camera, which the challenge does not allow.
 Attacks, per identity folder of ../shared/data/faces/identities, rendered as 8 fps camera frames (the capture
 page's rate) on a plain background with sensor noise, each along a random challenge of 2 steps:
   tilt+/tilt-    the most frontal photo, printed and held up, tilted in perspective about the vertical axis
-                 (turns) or the horizontal one (looks), both ways, moved, scaled and shaken by hand; in plain,
-                 printed-look (low contrast, paper texture) and screen-look (gamma, moire, glare) versions
+                 (turns) or the horizontal one (looks) by ~35 degrees, both ways, moved, scaled and shaken by
+                 hand; in plain, printed-look (low contrast, paper texture) and screen-look (gamma, moire,
+                 glare) versions
+  steep+/steep-  the same, tilted ~55 degrees (a tilted photo must go far to look turned at all)
   bent+/bent-    the same photo bent like a half cylinder around its vertical midline (nose forward) and turned
   slideshow      the person's photos in the challenge's order (the most frontal, then the one turned most
                  toward each step), each held ~0.8 s; "raw" as the photos are framed, "aligned" scaled and
@@ -284,14 +286,14 @@ def noisy(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(frame.astype(np.int16) + rng.normal(0, 3, frame.shape).astype(np.int16), 0, 255).astype(np.uint8)
 
 
-def tilt_frames(card: Card, steps, look: str, flip: int, bent: bool, seed: int):
+def tilt_frames(card: Card, steps, look: str, flip: int, bent: bool, seed: int, amplitude: float = 35.0):
     """Frames of one card tilted (or bent and turned) along the challenge: (t, frame) at ATTACK_FPS."""
     rng, prng = np.random.default_rng(seed), random.Random(seed)
     base = background(rng)
     looks = {"plain": lambda: card.image, "printed": lambda: printed_look(card.image, rng),
              "screen": lambda: screen_look(card.image, rng)}  # fmt: skip
     image = looks[look]()
-    schedule = challenge_schedule(steps, prng)
+    schedule = challenge_schedule(steps, prng, amplitude=amplitude)
     hand = Hand(rng)
     centre = np.array([FRAME[0] / 2, FRAME[1] / 2])
     duration = schedule[-1][0] + 0.5
@@ -366,15 +368,18 @@ def _face_anchor(card: Card) -> tuple[np.ndarray, float]:
 
 
 ATTACK_KINDS = [f"tilt{sign}/{look}" for sign in "+-" for look in ("plain", "printed", "screen")] + [
-    "bent+/plain", "bent-/plain", "still", "slideshow/raw", "slideshow/aligned"]  # fmt: skip
+    "steep+/plain", "steep-/plain", "bent+/plain", "bent-/plain", "still", "slideshow/raw",
+    "slideshow/aligned"]  # fmt: skip
 
 
 def attack_clip(kind: str, cards: list[Card], steps, seed: int):
     """The (t, frame) pairs of one attack of `kind` along `steps`; empty when the identity has too few photos."""
     frontal = min(cards, key=lambda c: abs(c.pose.yaw) + abs(c.pose.pitch))
     family, _, variant = kind.partition("/")
-    if family in ("tilt+", "tilt-", "bent+", "bent-"):
-        return tilt_frames(frontal, steps, variant, 1 if family.endswith("+") else -1, family.startswith("bent"), seed)
+    if family in ("tilt+", "tilt-", "steep+", "steep-", "bent+", "bent-"):
+        amplitude = 55.0 if family.startswith("steep") else 35.0
+        return tilt_frames(frontal, steps, variant, 1 if family.endswith("+") else -1, family.startswith("bent"), seed,
+                           amplitude)  # fmt: skip
     if family == "still":
         return still_frames(frontal, seed)
     chosen = slideshow_cards(cards, steps)
@@ -479,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
             "negatives_accepted": sum(r["live"] for r in negatives),
         },
         "genuine_by_video": _by(genuine, "video", "live"),
+        "genuine_by_every": _by(genuine, "every", "live"),
         "genuine_failures": [r for r in genuine if not r["live"]],
         "attacks_by_kind": _by(attacks, "kind", "accepted"),
         "attack_reasons": dict(Counter(r["reason"] for r in attacks).most_common()),
