@@ -80,7 +80,7 @@
       return;
     }
     whyEl.hidden = true;
-    startBtn.textContent = "Taking photos…";
+    startBtn.textContent = challenge ? "Liveness check…" : "Taking photos…";
     running = true; finishing = false;
     restartBtn.disabled = false;
     roundStarted = performance.now();
@@ -130,6 +130,7 @@
     showChallenge(reply.liveness);
     if (reply.reason === "liveness passed") {
       setStatus("Liveness check passed: now taking photos");
+      startBtn.textContent = "Taking photos…";
       roundStarted = performance.now();  // the photo round's time starts now
     } else if (reply.reason.startsWith("liveness failed")) {
       setStatus("Not passed: " + reply.reason.replace("liveness failed: ", "") + ". A new check begins.");
