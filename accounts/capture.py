@@ -2,6 +2,12 @@
 once (one sharp face, big enough, the same person as before, a pose not taken yet) and kept or refused with a
 reason and an instruction; the kept frames are enrolled through the ordinary enrollment service as one batch.
 
+Liveness first (LIVENESS_REQUIRED, on by default): no photo is kept until the person has done the head
+movements the server picked for this capture (recognition/liveness.py), checked across consecutive frames on
+the server's clock. The face that started the challenge (frontal) is the reference every later photo must
+match, and the face that finished it must match it too, so a live person cannot pass the challenge for a
+photo of someone else. A failed challenge starts a new random one; enrollment refuses a capture without one.
+
 The state of a capture (poses kept so far, refusal counts...) is a small `CaptureState` the caller keeps (the
 view keeps it in the session; it holds no biometric data); the kept frames, and the face template of the first
 (reference.npy), wait as files under SIGNUP_PENDING_DIR/<user id>/<capture id>/ until they are enrolled (then
@@ -22,6 +28,8 @@ import numpy as np
 from django.conf import settings
 
 from accounts.services import person_for_user, require_consent
+from recognition import liveness
+from recognition.domain.liveness import Reason, Status
 from recognition.engine.capture import PoseCollector
 from recognition.engine.imageio import InvalidImage, decode_image
 from recognition.models import Enrollment, FaceImage, Person, Source
@@ -55,7 +63,22 @@ _ADVICE = (
     (re.compile(r"^a different person"), "a different person",
      "Only the person signing up should be in the picture"),
     (re.compile(r"^unreadable"), "unreadable frame", "Check the camera"),
+    (re.compile(r"^liveness failed"), "liveness check failed", ""),  # "" = the new challenge's first step
 )
+# The liveness checker's refusal codes, in words for the page.
+LIVENESS_WORDS = {
+    Reason.TIMEOUT: "too slow",
+    Reason.INCOMPLETE: "not finished",
+    Reason.WRONG_ORDER: "moved the wrong way",
+    Reason.POSE_JUMP: "the head jumped between poses (photos?)",
+    Reason.FRAMING_JUMP: "the face jumped in the picture (photos?)",
+    Reason.FLAT: "the face moved like a flat picture",
+    Reason.NO_FACE: "no face",
+    Reason.FACE_LOST: "the face left the picture",
+    Reason.SEVERAL_FACES: "more than one face",
+    Reason.TOO_FEW_FRAMES: "too few frames from the camera",
+    Reason.NO_FRONTAL_START: "did not face the camera first",
+}
 
 
 class CaptureError(ValueError):
@@ -73,6 +96,9 @@ class CaptureState:
     refused: dict[str, int] = field(default_factory=dict)  # category -> frames refused for it
     batch_id: int | None = None  # set when the kept photos went to enrollment
     last_frame_at: float = 0.0  # the view's rate limit
+    live: bool = False  # the liveness challenge was passed in this capture (or is not required)
+    liveness: dict | None = None  # the running challenge's checker state (recognition.liveness), small
+    challenges: int = 0  # challenges started in this capture
 
     @property
     def count(self) -> int:
@@ -96,6 +122,7 @@ class FrameVerdict:
     wanted: int
     minimum: int
     box: list[float] | None = None  # the chosen face, as fractions of the frame (x1, y1, x2, y2)
+    liveness: dict | None = None  # the challenge's progress while it runs (see liveness_progress)
 
     @property
     def done(self) -> bool:
@@ -127,6 +154,10 @@ def _keep_reference(state: CaptureState, embedding: np.ndarray) -> None:
     directory = pending_dir(state.user_id, state.capture_id)
     directory.mkdir(parents=True, exist_ok=True)
     np.save(directory / REFERENCE_FILE, np.asarray(embedding, np.float32), allow_pickle=False)
+
+
+def _drop_reference(state: CaptureState) -> None:
+    (pending_dir(state.user_id, state.capture_id) / REFERENCE_FILE).unlink(missing_ok=True)
 
 
 def discard_pending(user) -> None:
@@ -183,8 +214,28 @@ def start_capture(user, mode: str = "signup") -> CaptureState:
     purge_stale_pending()
     state = CaptureState(user_id=user.pk, capture_id=secrets.token_hex(8), mode=mode,
                          wanted=wanted, minimum=min(minimum, wanted))  # fmt: skip
+    if settings.LIVENESS_REQUIRED:
+        _new_challenge(state)
+    else:
+        state.live = True
     pending_dir(user.pk, state.capture_id).mkdir(parents=True, exist_ok=True)
     return state
+
+
+def _new_challenge(state: CaptureState) -> None:
+    state.liveness = liveness.LivenessSession.start().to_state()
+    state.challenges += 1
+    state.live = False
+    _drop_reference(state)  # the next challenge's first frontal face is the reference
+
+
+def liveness_progress(state: CaptureState) -> dict | None:
+    """{"steps": [...], "done": n, "step": the current one} while a challenge runs; None once passed."""
+    if state.live or state.liveness is None:
+        return None
+    session = liveness.LivenessSession.from_state(state.liveness)
+    return {"steps": [s.value for s in session.challenge], "done": len(session.checker.done),
+            "step": session.current.value if session.current else None}  # fmt: skip
 
 
 def _advice(reason: str) -> tuple[str, str]:
@@ -195,6 +246,11 @@ def _advice(reason: str) -> tuple[str, str]:
 
 
 def next_instruction(state: CaptureState) -> str:
+    if not state.live and state.liveness is not None:
+        session = liveness.LivenessSession.from_state(state.liveness)
+        if session.checker.reference is None:
+            return "Look straight at the camera"
+        return liveness.instruction(session.current)
     return POSE_PLAN[state.count % len(POSE_PLAN)]
 
 
@@ -206,9 +262,10 @@ def _same_person_threshold() -> float:
 
 
 def offer_frame(
-    state: CaptureState, data: bytes, analyzer=None, gate: QualityGate | None = None
+    state: CaptureState, data: bytes, analyzer=None, gate: QualityGate | None = None, now: float | None = None
 ) -> FrameVerdict:
-    """Check one webcam frame (JPEG/PNG bytes) and keep it when it is a good, new photo. Updates `state`."""
+    """Check one webcam frame (JPEG/PNG bytes) and keep it when it is a good, new photo. Updates `state`.
+    While the liveness challenge runs, the frame goes to it instead, timed by `now` (the server's clock)."""
     if state.batch_id is not None:
         raise CaptureError("these photos are already being enrolled")
     if len(data) > settings.SIGNUP_MAX_FRAME_BYTES:
@@ -224,6 +281,8 @@ def offer_frame(
         from recognition.inference import face_analyzer
 
         analyzer = face_analyzer()
+    if not state.live:
+        return _liveness_frame(state, frame, analyzer, now)
     gate = gate or QualityGate.from_settings()
     reference = _reference(state)
     threshold = _same_person_threshold() if reference is not None else 0.0
@@ -262,11 +321,50 @@ def offer_frame(
     return FrameVerdict(True, "kept", instruction, state.count, state.wanted, state.minimum, box)
 
 
-def _refused(state: CaptureState, reason: str, box: list[float] | None = None) -> FrameVerdict:
+def _liveness_frame(state: CaptureState, frame: np.ndarray, analyzer, now: float | None = None) -> FrameVerdict:
+    """One frame of the challenge: detection only (embeddings for the first frontal frame and the last one).
+    Timestamps are the server's clock: the browser cannot speed the challenge up or slow it down."""
+    session = liveness.LivenessSession.from_state(state.liveness)
+    had_reference = session.checker.reference is not None
+    detections = analyzer.detect(frame)
+    verdict = session.offer_faces(detections, time.time() if now is None else now)
+    if not had_reference and session.checker.reference is not None:
+        started_by = _embedding(analyzer, frame)  # the person who starts the challenge
+        if started_by is not None:
+            _keep_reference(state, started_by)
+    if verdict.status is Status.LIVE:
+        last = _embedding(analyzer, frame)
+        reference = _reference(state)
+        if reference is None or last is None or float(np.dot(np.asarray(last, np.float32), reference)) \
+                < _same_person_threshold():  # fmt: skip
+            _new_challenge(state)
+            return _refused(state, f"liveness failed: {DIFFERENT_PERSON}", progress=liveness_progress(state))
+        state.live, state.liveness = True, None
+        done = dict(count=state.count, wanted=state.wanted, minimum=state.minimum)
+        return FrameVerdict(False, "liveness passed", next_instruction(state), **done)
+    if verdict.status is Status.NOT_LIVE:
+        _new_challenge(state)
+        words = LIVENESS_WORDS.get(verdict.reason, verdict.reason.value if verdict.reason else "")
+        return _refused(state, f"liveness failed: {words}", progress=liveness_progress(state))
+    state.liveness = session.to_state()
+    done = dict(count=state.count, wanted=state.wanted, minimum=state.minimum)
+    return FrameVerdict(False, "liveness check", next_instruction(state), **done,
+                        liveness=liveness_progress(state))  # fmt: skip
+
+
+def _embedding(analyzer, frame: np.ndarray) -> list[float] | None:
+    faces = analyzer.analyze(frame, emotion=False)
+    if len(faces) != 1 or faces[0].embedding is None:
+        return None
+    return [round(float(v), 6) for v in faces[0].embedding]
+
+
+def _refused(state: CaptureState, reason: str, box: list[float] | None = None,
+             progress: dict | None = None) -> FrameVerdict:  # fmt: skip
     category, instruction = _advice(reason)
     state.refused[category] = state.refused.get(category, 0) + 1
     return FrameVerdict(False, reason, instruction or next_instruction(state), state.count, state.wanted,
-                        state.minimum, box)  # fmt: skip
+                        state.minimum, box, progress)  # fmt: skip
 
 
 def refusal_summary(state: CaptureState, limit: int = 3) -> list[tuple[str, int]]:
@@ -279,6 +377,8 @@ def finish_capture(user, state: CaptureState) -> Enrollment:
     if state.batch_id is not None:
         return Enrollment.objects.get(pk=state.batch_id)
     require_consent(user)
+    if settings.LIVENESS_REQUIRED and not state.live:
+        raise CaptureError("the liveness check has not been passed in this capture")
     directory = pending_dir(state.user_id, state.capture_id)
     files = sorted(directory.glob("*.jpg")) if directory.is_dir() else []
     if len(files) < state.minimum:

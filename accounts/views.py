@@ -122,11 +122,13 @@ def capture_page(request: HttpRequest) -> HttpResponse:
         "mode": mode,
         "seconds": settings.SIGNUP_CAPTURE_SECONDS,
         "intervalMs": settings.SIGNUP_FRAME_INTERVAL_MS,
+        "livenessIntervalMs": settings.LIVENESS_FRAME_INTERVAL_MS,
+        "livenessSeconds": settings.LIVENESS_TIMEOUT_S,
         "urls": {name: reverse(f"accounts:capture_{name}")
                  for name in ("start", "frame", "finish", "status")},  # fmt: skip
     }
     context = {"mode": mode, "config": config, "pending": not request.user.is_authenticated,
-               "photos": settings.SIGNUP_PHOTOS}  # fmt: skip
+               "photos": settings.SIGNUP_PHOTOS, "liveness": settings.LIVENESS_REQUIRED}  # fmt: skip
     return render(request, "accounts/capture.html", context)
 
 
@@ -136,7 +138,7 @@ def _save(request: HttpRequest, state: capture.CaptureState) -> None:
 
 def _round(state: capture.CaptureState) -> dict:
     return {"wanted": state.wanted, "minimum": state.minimum, "count": state.count,
-            "instruction": capture.next_instruction(state)}  # fmt: skip
+            "instruction": capture.next_instruction(state), "liveness": capture.liveness_progress(state)}  # fmt: skip
 
 
 @require_POST
@@ -154,7 +156,8 @@ def capture_start(request: HttpRequest, user, state) -> JsonResponse:
 @capture_endpoint()
 def capture_frame(request: HttpRequest, user, state) -> JsonResponse:
     now = time.time()
-    if now - state.last_frame_at < settings.SIGNUP_FRAME_INTERVAL_MS / 2000:
+    interval_ms = settings.SIGNUP_FRAME_INTERVAL_MS if state.live else settings.LIVENESS_FRAME_INTERVAL_MS
+    if now - state.last_frame_at < interval_ms / 2000:
         return JsonResponse({"error": "frames are coming too fast"}, status=429)
     upload = request.FILES.get("frame")
     if upload is None:

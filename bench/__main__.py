@@ -1,4 +1,4 @@
-"""Benchmarks, measured side by side on this machine: python -m bench {all,live,enroll,search,ws,accuracy,embed} ...
+"""Benchmarks, measured side by side on this machine: python -m bench {all,live,...} (the list: python -m bench).
 
     python -m bench all --json OUT.json       every part, each in a process of its own, one table and one JSON
     python -m bench live --help               one part (its own options; see each part's --help)
@@ -30,6 +30,7 @@ PARTS = {
     "accuracy": ("bench.accuracy", "detection, verification and identification accuracy on the shared data"),
     "identity": ("bench.identity", "the right name on the right face: live vs naive against a truth file"),
     "embed": ("bench.embed", "ms per face of the pack's embedder with and without flip test-time augmentation"),
+    "liveness": ("bench.liveness", "liveness challenge: genuine head turns passed, photo/slideshow attacks accepted"),
 }
 # What `all` passes to each part (quick enough for one sitting on 2 cores).
 ALL_ARGS = {
@@ -39,6 +40,7 @@ ALL_ARGS = {
     "ws": [],
     "accuracy": [],
     "embed": ["--rounds", "20"],
+    "liveness": [],
 }
 
 
@@ -67,6 +69,12 @@ def summary_rows(figures: dict) -> list[dict]:
         add("enroll.worker_ips", enroll.get("worker_ips"))
         add("enroll.engine_ips", enroll.get("engine_ips"))
         add("enroll.ratio", enroll.get("ratio"), ">= 0.80")
+    liveness = figures.get("liveness", {}).get("liveness", {})
+    if liveness:
+        load = figures.get("setup", {}).get("liveness", {}).get("load1_median")
+        add("liveness.genuine_pass_rate", liveness.get("genuine_pass_rate"), ">= 0.95", load)
+        add("liveness.attack_accept_rate", liveness.get("attack_accept_rate"), "<= 0.01", load)
+        add("liveness.median_seconds", liveness.get("median_seconds"), "", load)
     for clients, f in figures.get("ws", {}).items():
         add(f"ws.{clients}.fps_per_client", f.get("fps_per_client_min"), ">= 10 (4 clients)", f.get("load1"))
         add(f"ws.{clients}.p95_ms", f.get("latency_p95_ms"), "<= 150 (4 clients)", f.get("load1"))
@@ -88,8 +96,8 @@ def run_all(args) -> int:
                 continue
             figures = json.loads(out.read_text())
             merged["setup"][part] = figures.pop("setup", {})
-            if part == "accuracy":
-                merged["accuracy"] = figures
+            if part in ("accuracy", "liveness"):
+                merged[part] = figures
             else:
                 merged.update(figures)
     print()

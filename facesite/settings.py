@@ -320,6 +320,13 @@ SIGNUP_MIN_POSE_STEP = env.float("SIGNUP_MIN_POSE_STEP", default=6.0)  # degrees
 SIGNUP_MAX_FRAME_BYTES = env.int("SIGNUP_MAX_FRAME_BYTES", default=2 * 1024 * 1024)
 SIGNUP_PENDING_DIR = Path(env("SIGNUP_PENDING_DIR", default=str(VAR_DIR / "signup")))
 SIGNUP_ATTEMPTS_PER_HOUR = env.int("SIGNUP_ATTEMPTS_PER_HOUR", default=10)  # sign-up posts per address (429 above)
+# Liveness: before a webcam capture keeps photos, the person does LIVENESS_STEPS head movements the server picks
+# at random (turn left/right, look up/down), checked on the frames within LIVENESS_TIMEOUT_S; the page sends
+# frames every LIVENESS_FRAME_INTERVAL_MS meanwhile (continuity needs a few frames per second).
+LIVENESS_REQUIRED = env.bool("LIVENESS_REQUIRED", default=True)
+LIVENESS_STEPS = env.int("LIVENESS_STEPS", default=2)
+LIVENESS_TIMEOUT_S = env.float("LIVENESS_TIMEOUT_S", default=20.0)
+LIVENESS_FRAME_INTERVAL_MS = env.int("LIVENESS_FRAME_INTERVAL_MS", default=120)
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("accounts.context_processors.signup")  # nav: "Sign up"
 # What a person agrees to; a new text needs a new version (each consent row keeps the text and version shown).
 CONSENT_VERSION = env("CONSENT_VERSION", default="1")

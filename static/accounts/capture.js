@@ -1,6 +1,10 @@
 // Self-enrollment by webcam: a frame every few hundred ms goes to the server, which keeps it or says why not and
 // what to do next; when enough good photos are kept they are enrolled, and the page waits for the result.
 // One frame is in flight at a time. Kept photos are previewed from the local copy (nothing is fetched back).
+// Liveness first (when the site requires it): the server picks a few head movements; the page shows the current
+// one and sends smaller frames more often until the server says the challenge was passed (or starts a new one).
+// The frames are the camera's own (unmirrored); only the preview is a mirror, and the server words the steps
+// from the person's point of view ("turn your head to your left").
 (() => {
   "use strict";
   const config = JSON.parse(document.getElementById("capture-config").textContent);
@@ -11,7 +15,7 @@
   const startBtn = $("start"), finishBtn = $("finish"), restartBtn = $("restart");
   const grab = document.createElement("canvas");
   let stream = null, running = false, finishing = false, timer = null, roundStarted = 0;
-  let count = 0, wanted = 0, minimum = 0, lastBox = null, lastKept = false;
+  let count = 0, wanted = 0, minimum = 0, lastBox = null, lastKept = false, challenge = null;
 
   const setStatus = (text) => { statusEl.textContent = text; };
   const instruct = (text) => { instructionEl.textContent = text; };
@@ -36,9 +40,15 @@
     finishBtn.disabled = !(running && count >= minimum && count > 0);
   }
 
+  function showChallenge(progress) {
+    challenge = progress || null;
+    if (challenge) setStatus(`Liveness check: move ${challenge.done + 1} of ${challenge.steps.length}`);
+  }
+
   function applyRound(round) {
     count = round.count; wanted = round.wanted; minimum = round.minimum;
     instruct(round.instruction);
+    showChallenge(round.liveness);
     keptEl.replaceChildren(Object.assign(document.createElement("span"), { className: "empty", textContent: "none yet" }));
     showCount();
   }
@@ -70,25 +80,26 @@
       return;
     }
     whyEl.hidden = true;
-    startBtn.textContent = "Taking photos…";
+    startBtn.textContent = challenge ? "Liveness check…" : "Taking photos…";
     running = true; finishing = false;
     restartBtn.disabled = false;
     roundStarted = performance.now();
-    setStatus("Taking photos…");
+    setStatus(challenge ? "Liveness check: follow the instruction" : "Taking photos…");
     showCount();
     sendFrame();
   }
 
   function schedule(sentAt) {
     clearTimeout(timer);
-    timer = setTimeout(sendFrame, Math.max(0, config.intervalMs - (performance.now() - sentAt)));
+    const interval = challenge ? config.livenessIntervalMs : config.intervalMs;
+    timer = setTimeout(sendFrame, Math.max(0, interval - (performance.now() - sentAt)));
   }
 
   async function sendFrame() {
     if (!running || finishing) return;
     if (!video.videoWidth) { timer = setTimeout(sendFrame, 100); return; }
     const sentAt = performance.now();
-    const width = Math.min(640, video.videoWidth);
+    const width = Math.min(challenge ? 480 : 640, video.videoWidth);  // the challenge needs only the keypoints
     const height = Math.round(video.videoHeight * width / video.videoWidth);
     grab.width = width; grab.height = height;
     grab.getContext("2d").drawImage(video, 0, 0, width, height);
@@ -115,7 +126,17 @@
     count = reply.count; wanted = reply.wanted; minimum = reply.minimum;
     lastBox = reply.box; lastKept = reply.kept;
     instruct(reply.instruction);
-    if (reply.kept) {
+    const wasChallenge = !!challenge;
+    showChallenge(reply.liveness);
+    if (reply.reason === "liveness passed") {
+      setStatus("Liveness check passed: now taking photos");
+      startBtn.textContent = "Taking photos…";
+      roundStarted = performance.now();  // the photo round's time starts now
+    } else if (reply.reason.startsWith("liveness failed")) {
+      setStatus("Not passed: " + reply.reason.replace("liveness failed: ", "") + ". A new check begins.");
+    } else if (wasChallenge && challenge) {
+      // the status line shows the move number (showChallenge)
+    } else if (reply.kept) {
       setStatus(`Photo ${count} kept`);
       const img = document.createElement("img");
       img.src = URL.createObjectURL(blob);
@@ -130,6 +151,7 @@
   }
 
   function checkTime(reply) {
+    if (challenge) return;  // the server times the liveness check
     const elapsed = (performance.now() - roundStarted) / 1000;
     if (elapsed < config.seconds) return;
     if (count >= minimum) { finish(); return; }
@@ -222,5 +244,5 @@
   finishBtn.addEventListener("click", finish);
   restartBtn.addEventListener("click", newRound);
   window.addEventListener("resize", draw);
-  window.faceCapture = { state: () => ({ count, wanted, minimum, running, finishing }) };  // for tests
+  window.faceCapture = { state: () => ({ count, wanted, minimum, running, finishing, challenge }) };  // for tests
 })();

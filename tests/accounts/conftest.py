@@ -23,6 +23,7 @@ def storage(settings, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SIGNUP_PENDING_DIR = tmp_path / "signup"
     settings.SIGNUP_FRAME_INTERVAL_MS = 0  # the tests send frames back to back
+    settings.LIVENESS_FRAME_INTERVAL_MS = 0
     return tmp_path
 
 

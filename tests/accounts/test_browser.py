@@ -32,12 +32,16 @@ SHIFTS = [(0, 0), (2, 1), (3, -1), (1, -2), (-1, 2), (-2, 0), (0, 2), (2, -1), (
 
 
 @pytest.fixture
-def signup_server(transactional_db, settings, tmp_path: Path):
-    """daphne on the test database, its media and pending sign-up frames in tmp (Celery eager, in-process)."""
+def signup_server(request, transactional_db, settings, tmp_path: Path):
+    """daphne on the test database, its media and pending sign-up frames in tmp (Celery eager, in-process).
+    The fake camera plays photos, which cannot pass the liveness challenge: the sign-up flow is tested without
+    it, and with it (indirect parameter "liveness") that the photos are refused."""
     port = free_port()
     log_path = tmp_path / "daphne.log"
+    liveness = getattr(request, "param", "") == "liveness"
     env = service_env(DATABASE_URL=test_database_url(), FACESITE_MEDIA_ROOT=str(settings.MEDIA_ROOT),
-                      SIGNUP_PENDING_DIR=str(settings.SIGNUP_PENDING_DIR))  # fmt: skip
+                      SIGNUP_PENDING_DIR=str(settings.SIGNUP_PENDING_DIR),
+                      LIVENESS_REQUIRED="true" if liveness else "false")  # fmt: skip
     env.pop("REDIS_URL", None)
     with log_path.open("w") as log_file:
         process = subprocess.Popen(
@@ -129,3 +133,40 @@ def test_sign_up_with_the_webcam_then_live_recognises_the_new_member(
     assert enrolled.count() >= 4
     assert FaceEmbedding.objects.filter(person=person).count() == enrolled.count()
     assert all(Path(image.file.path).exists() for image in enrolled)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("signup_server", ["liveness"], indirect=True)
+def test_with_liveness_required_photos_in_front_of_the_camera_are_not_kept(
+    signup_server: str, faces_data: Path, analyzer, tmp_path: Path
+) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (make test installs it: apt-get install chromium)")
+    camera = camera_file(faces_data, range(1, 8), tmp_path / "signup.y4m")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright, camera)
+        page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+        page.goto(f"{signup_server}/accounts/signup/")
+        page.fill("#id_first_name", "Eve Mallory")
+        page.fill("#id_username", "eve")
+        page.fill("#id_email", "eve@example.test")
+        page.fill("#id_password1", PASSWORD)
+        page.fill("#id_password2", PASSWORD)
+        page.check("#id_consent")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{signup_server}/accounts/capture/")
+        assert page.locator("#liveness-hint").is_visible()
+        page.click("#start")
+        page.wait_for_function("() => window.faceCapture.state().challenge !== null", timeout=30_000)
+        words = ("Turn your head", "Tilt your chin", "Look straight")
+        page.wait_for_function(f"() => {list(words)!r}.some(w => document.querySelector('#instruction')"
+                               ".textContent.startsWith(w))", timeout=30_000)  # fmt: skip
+        page.wait_for_timeout(8_000)  # the camera shows all seven photos
+        state = page.evaluate("() => window.faceCapture.state()")
+        page.screenshot(path=str(tmp_path / "capture-liveness.png"), full_page=True)
+        browser.close()
+    assert state["count"] == 0 and state["challenge"] is not None  # no photo kept, still in the challenge
+    assert not Enrollment.objects.exists() and not FaceImage.objects.exists()
+
