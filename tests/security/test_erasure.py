@@ -96,15 +96,18 @@ def frame_upload(faces_data: Path, number: int):
 
 
 @pytest.mark.django_db
-def test_a_capture_keeps_no_face_template_in_the_session(world: World, faces_data: Path, analyzer,
-                                                         settings) -> None:  # fmt: skip
+@pytest.mark.parametrize("liveness", [False, True], ids=["photo-kept", "liveness-started"])
+def test_a_capture_keeps_no_face_template_in_the_session(world: World, faces_data: Path, analyzer, settings,
+                                                         liveness: bool) -> None:  # fmt: skip
+    """Neither a kept photo's template nor the face that starts the liveness challenge sits in the session."""
     settings.SIGNUP_FRAME_INTERVAL_MS = 0
+    settings.LIVENESS_REQUIRED = liveness
     ann = world.users["member"]
     client = Client()
     client.force_login(ann)
     assert client.post("/accounts/capture/start/", {"mode": "add"}).status_code == 200
     reply = client.post("/accounts/capture/frame/", {"frame": frame_upload(faces_data, 1)}).json()
-    assert reply["kept"], reply
+    assert reply["reason"] == "liveness check" if liveness else reply["kept"], reply
 
     stored = Session.objects.get(session_key=client.session.session_key).get_decoded()
 

@@ -37,6 +37,8 @@ def storage(settings, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SIGNUP_PENDING_DIR = tmp_path / "signup"
     settings.SIGNUP_FRAME_INTERVAL_MS = 0
+    settings.LIVENESS_REQUIRED = False  # photos cannot pass it (tests/security/test_liveness_attacks.py); here the
+    # photos get through, as a replay that beat liveness would, and the gallery check must refuse them
     return tmp_path
 
 
