@@ -162,3 +162,11 @@ def publisher() -> Publisher:
 
 def publish(messages: list[Message]) -> None:
     publisher().publish(messages)
+
+
+def close_all() -> None:
+    """Disconnect this process's publishers (tests; a worker's end is the broker's last will)."""
+    with _lock:
+        for stale in _publishers.values():
+            stale.close()
+        _publishers.clear()
