@@ -33,7 +33,7 @@ class Receiver:
                 fresh = timestamp.isdigit() and abs(time.time() - int(timestamp)) < 300
                 if fresh and hmac.compare_digest("sha256=" + signed.hexdigest(),
                                                  self.headers.get("X-Facesite-Signature", "")):  # fmt: skip
-                    receiver.accepted.append({"body": json.loads(body), "headers": dict(self.headers)})
+                    receiver.accepted.append({"body": json.loads(body), "raw": body, "headers": self.headers})
                     self.send_response(204)
                 else:
                     receiver.rejected += 1

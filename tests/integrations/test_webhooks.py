@@ -4,6 +4,7 @@ events that leave through the signals."""
 
 from __future__ import annotations
 
+import textwrap
 import time
 
 import pytest
@@ -208,3 +209,21 @@ def test_erasing_a_person_removes_the_deliveries_that_name_them(
     assert Delivery.objects.count() == 2
     person_erasing.send(sender=type(ada), person=ada, person_kept=True)
     assert list(Delivery.objects.values_list("event_type", flat=True)) == ["device.online"]
+
+
+def test_the_readme_receiver_example_verifies_a_real_delivery(receiver, django_capture_on_commit_callbacks) -> None:
+    from tests.foundation.test_readme import README
+
+    block = README.split("A receiver verifies it like this", 1)[1].split("\n\n")[1]
+    assert len(block.splitlines()) == 5, block
+    namespace: dict = {}
+    exec(textwrap.dedent(block), namespace)  # the README's own lines, as a receiver would paste them
+
+    receiver.start()
+    subscribe(receiver.url, EventType.DEVICE_ONLINE)
+    with django_capture_on_commit_callbacks(execute=True):
+        device_status_changed.send(sender=object, device=device(), online=True)
+    [arrived] = receiver.accepted
+    assert namespace["verify"](SECRET.encode(), arrived["headers"], arrived["raw"]) is True
+    assert namespace["verify"](b"another secret", arrived["headers"], arrived["raw"]) is False
+    assert namespace["verify"](SECRET.encode(), arrived["headers"], arrived["raw"] + b" ") is False
