@@ -113,3 +113,15 @@ def test_topics_use_slugs_and_placeholders() -> None:
 def test_mqtt_is_off_without_a_url(settings) -> None:
     settings.MQTT_URL = ""
     assert mqtt.queue(events.device_status(device(), online=True)) is False
+
+
+def test_an_attendance_event_at_a_device_goes_to_that_devices_topic(ada, django_capture_on_commit_callbacks) -> None:
+    """Once attendance events name their device (the devices work adds it), the topic and payload carry it."""
+    with django_capture_on_commit_callbacks(execute=True):
+        event = record_presence(person_id=ada.pk, source="camera", score=0.5, margin=0.1, frame_bgr=frame(),
+                                box=BOX, stream="s")  # fmt: skip
+    event.device = device("Entrance cam", "Main building")
+    [message] = mqtt.messages_for(events.attendance_created(event), "site")
+    body = json.loads(message.payload)
+    assert message.topic == "site/main-building/entrance-cam/attendance"
+    assert body["device"]["name"] == "Entrance cam" and body["location"]["name"] == "Main building"

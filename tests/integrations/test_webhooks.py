@@ -227,3 +227,47 @@ def test_the_readme_receiver_example_verifies_a_real_delivery(receiver, django_c
     assert namespace["verify"](SECRET.encode(), arrived["headers"], arrived["raw"]) is True
     assert namespace["verify"](b"another secret", arrived["headers"], arrived["raw"]) is False
     assert namespace["verify"](SECRET.encode(), arrived["headers"], arrived["raw"] + b" ") is False
+
+
+def test_a_batch_finished_by_the_workers_is_reported_with_its_counts(
+    ada, receiver, django_capture_on_commit_callbacks
+) -> None:
+    from recognition.models import FaceImage
+    from recognition.services.enrollment import finish_if_complete
+
+    receiver.start()
+    subscribe(receiver.url, EventType.ENROLLMENT_FINISHED)
+    batch = Enrollment.objects.create(source=Source.UPLOAD, state=Enrollment.State.RUNNING)
+    for sha, status in (("a" * 64, "enrolled"), ("b" * 64, "rejected"), ("c" * 64, "pending")):
+        FaceImage.objects.create(person=ada, enrollment=batch, file=f"x/{sha}.jpg", sha256=sha,
+                                 source=Source.UPLOAD, status=status)  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        finish_if_complete(batch.pk)  # one image still pending: not finished
+    assert receiver.accepted == []
+
+    FaceImage.objects.filter(status="pending").update(status="enrolled")
+    with django_capture_on_commit_callbacks(execute=True):
+        finish_if_complete(batch.pk)
+        finish_if_complete(batch.pk)  # already done: told once
+    [arrived] = receiver.accepted
+    data = arrived["body"]["data"]
+    assert (data["id"], data["images"], data["people"]) == (batch.pk, {"enrolled": 2, "rejected": 1}, 1)
+
+
+def test_old_finished_deliveries_are_purged_pending_ones_kept(ada, receiver, settings,
+                                                              django_capture_on_commit_callbacks) -> None:  # fmt: skip
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.tasks import purge_old_deliveries
+
+    receiver.start()
+    subscribe(receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        device_status_changed.send(sender=object, device=device(), online=True)
+        device_status_changed.send(sender=object, device=device(), online=False)
+    Delivery.objects.filter(event_type="device.offline").update(status="pending")
+    Delivery.objects.update(updated_at=timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS + 1))
+    assert purge_old_deliveries.delay().get() == 1
+    assert list(Delivery.objects.values_list("event_type", flat=True)) == ["device.offline"]
