@@ -452,6 +452,8 @@ WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", def
 MQTT_URL = env("MQTT_URL", default="")
 MQTT_TOPIC_PREFIX = env("MQTT_TOPIC_PREFIX", default="facesite")
 MQTT_TIMEOUT_S = env.float("MQTT_TIMEOUT_S", default=5.0)
+# One name in the API schema for the event types (a subscription's list and a delivery's type share them).
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["WebhookEventTypeEnum"] = "integrations.events.EventType"
 # An unrecognised face this long in front of a device makes an `unknown_face.seen` event (the devices send it).
 UNKNOWN_FACE_ALERT_S = env.float("UNKNOWN_FACE_ALERT_S", default=10.0)
 CELERY_BEAT_SCHEDULE.update(
