@@ -11,7 +11,7 @@ run: install models
 	$(PY) -m facesite.local.run
 
 test: install-test models
-	scripts/install-system-packages redis-server=redis-server chromium=chromium
+	scripts/install-system-packages redis-server=redis-server chromium=chromium mosquitto=mosquitto
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)

@@ -19,6 +19,7 @@ from accounts.roles import is_operator
 from attendance import rules
 from attendance.models import AttendanceEvent, Source
 from attendance.selectors import EventQuery
+from attendance.signals import send_attendance_recorded
 from audit.models import Action
 from audit.services import Target, record
 from recognition.models import Person
@@ -114,6 +115,7 @@ def record_presence(
         summary = rules.summarise_day([*earlier, _sighting(event)])
         payload = event_payload(event, summary)
         transaction.on_commit(lambda: broadcast(payload))
+        transaction.on_commit(lambda: send_attendance_recorded(event))
     return event
 
 

@@ -441,3 +441,36 @@ REST_FRAMEWORK.update(
 )
 # The OpenAPI schema and its docs pages are public on purpose: they describe the API and hold no data.
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.AllowAny"]
+
+# === Integrations: outgoing events as signed webhooks and MQTT messages (integrations/) =========================
+# Block owned by the integrations work; appended, the settings above are unchanged. integrations/conf.py reads them.
+INSTALLED_APPS += ["integrations"]
+# The site's address as receivers reach it: links in payloads (an event's face crop, behind authentication).
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{PORT}")
+# Webhooks: each try waits WEBHOOK_TIMEOUT_S for an answer; a failed try is retried after WEBHOOK_BACKOFF_S,
+# doubling each time up to WEBHOOK_BACKOFF_MAX_S, WEBHOOK_MAX_ATTEMPTS tries in all (the defaults: ~12 hours).
+WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=5.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=20)
+WEBHOOK_BACKOFF_S = env.float("WEBHOOK_BACKOFF_S", default=10.0)
+WEBHOOK_BACKOFF_MAX_S = env.float("WEBHOOK_BACKOFF_MAX_S", default=3600.0)
+WEBHOOK_REQUEUE_INTERVAL_S = env.int("WEBHOOK_REQUEUE_INTERVAL_S", default=60)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env.int("WEBHOOK_DELIVERY_RETENTION_DAYS", default=30)
+# MQTT: off unless MQTT_URL is set (mqtt://user:password@host:1883, or mqtts:// for TLS).
+MQTT_URL = env("MQTT_URL", default="")
+MQTT_TOPIC_PREFIX = env("MQTT_TOPIC_PREFIX", default="facesite")
+MQTT_TIMEOUT_S = env.float("MQTT_TIMEOUT_S", default=5.0)
+# One name in the API schema for the event types (a subscription's list and a delivery's type share them).
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["WebhookEventTypeEnum"] = "integrations.events.EventType"
+# An unrecognised face this long in front of a device makes an `unknown_face.seen` event (the devices send it).
+UNKNOWN_FACE_ALERT_S = env.float("UNKNOWN_FACE_ALERT_S", default=10.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Deliveries whose task the broker lost (a Redis restart, a queue that was down) are queued again.
+        "requeue-webhook-deliveries": {
+            "task": "integrations.tasks.requeue_due_deliveries", "schedule": WEBHOOK_REQUEUE_INTERVAL_S,
+        },
+        "purge-webhook-deliveries": {
+            "task": "integrations.tasks.purge_old_deliveries", "schedule": RETENTION_PURGE_INTERVAL_S,
+        },
+    }
+)

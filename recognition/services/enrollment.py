@@ -29,6 +29,7 @@ from recognition.engine.types import Face
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, Person, Source
 from recognition.refusals import Refusal, batch_error, refusal_words
 from recognition.services import integrity
+from recognition.signals import send_enrollment_finished
 from recognition.uploads import UploadError, UploadItem, UploadLimits, UploadRejected
 
 log = logging.getLogger("recognition.enrollment")
@@ -156,6 +157,7 @@ def start_enrollment(
     if not intake.queued:
         batch.state = Enrollment.State.DONE
         batch.finished_at = timezone.now()
+        transaction.on_commit(lambda: send_enrollment_finished(batch))
     batch.save()
     record(started_by, Action.ENROLL, batch, source=source, person=getattr(person, "pk", None),
            queued=len(intake.queued), refused=len(batch.errors), duplicates=batch.duplicates)  # fmt: skip
@@ -423,6 +425,7 @@ def finish_if_complete(batch_id: int) -> None:
             batch.state = Enrollment.State.DONE
             batch.finished_at = timezone.now()
             batch.save(update_fields=["state", "finished_at"])
+            transaction.on_commit(lambda: send_enrollment_finished(batch))
 
 
 __all__ = [

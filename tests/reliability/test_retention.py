@@ -44,7 +44,8 @@ def test_the_beat_schedule_names_registered_tasks_on_a_queue_workers_take() -> N
     tasks = {entry["task"] for entry in schedule.values()}
     assert tasks == {"recognition.tasks.purge_recycle_bin", "attendance.tasks.purge_expired_evidence",
                      "recognition.tasks.resume_enrollments", "facesite.tasks.clear_sessions",
-                     "facesite.tasks.prune_backups"}  # fmt: skip
+                     "facesite.tasks.prune_backups", "integrations.tasks.requeue_due_deliveries",
+                     "integrations.tasks.purge_old_deliveries"}  # fmt: skip
     app.loader.import_default_modules()
     assert tasks <= set(app.tasks)
     for name in tasks:

@@ -99,6 +99,22 @@ def event(w: World) -> dict:
     return {"pk": w.event.pk}
 
 
+def subscription(w: World) -> dict:
+    from integrations.models import WebhookSubscription
+
+    hook, _ = WebhookSubscription.objects.get_or_create(name="matrix", url="http://127.0.0.1:9/", secret="s" * 16)
+    return {"pk": hook.pk}
+
+
+def delivery(w: World) -> dict:
+    from integrations.models import Delivery, WebhookSubscription
+
+    hook = WebhookSubscription.objects.get(pk=subscription(w)["pk"])
+    row = Delivery.objects.create(subscription=hook, event_id="00000000-0000-0000-0000-000000000001",
+                                  event_type="device.online", payload={}, status="failed")  # fmt: skip
+    return {"pk": row.pk}
+
+
 def not_an_image() -> SimpleUploadedFile:
     return SimpleUploadedFile("notes.txt", b"not a picture", content_type="text/plain")
 
@@ -190,6 +206,15 @@ RULES: dict[str, Rule] = {
     "v1:attendance-export": Rule({"GET": API_MEMBERS}, hidden_from_other=True),
     "v1:attendance-detail": Rule({"GET": (401, 200, 404, 200, 200)}, kwargs=event),
     "v1:attendance-evidence": Rule({"GET": (401, 200, 404, 200, 200)}, kwargs=event),
+    # webhooks: URLs the server calls, so staff only (integrations)
+    "v1:webhook-list": Rule(
+        {"GET": API_STAFF, "POST": (*API_STAFF_WRITE, 201)},
+        data={"name": "n", "url": "http://127.0.0.1:9/", "secret": "s" * 16, "event_types": "device.online"},
+    ),
+    "v1:webhook-detail": Rule({"GET": API_STAFF, "DELETE": (*API_STAFF_WRITE, 204)}, kwargs=subscription),
+    "v1:webhook-delivery-list": Rule({"GET": API_STAFF}),
+    "v1:webhook-delivery-detail": Rule({"GET": API_STAFF}, kwargs=delivery),
+    "v1:webhook-delivery-resend": Rule({"POST": (*API_STAFF_WRITE, 202)}, kwargs=delivery),
     "api-schema": Rule({"GET": same(200)}, why="the API's description is public; it holds no data"),
     "api-docs": Rule({"GET": same(200)}),
     "api-redoc": Rule({"GET": same(200)}),
@@ -203,6 +228,7 @@ ADMIN_URLS: list[tuple[str, Callable[[World], dict] | None]] = [
     ("admin:recognition_faceimage_change", lambda w: {"object_id": w.image.pk}),
     ("admin:auth_user_changelist", None),
     ("admin:audit_auditentry_changelist", None),
+    ("admin:integrations_delivery_changelist", None),
 ]
 
 # Websockets: "open" (accepted and kept open) or the close code the consumer sends right after accepting.

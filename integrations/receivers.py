@@ -1,0 +1,43 @@
+"""Signal receivers: each turns a domain signal into an Event and publishes it. Connected in apps.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from integrations import dispatch, events, webhooks
+from integrations.conf import integration_settings
+
+
+def on_attendance_recorded(sender, event, **kwargs) -> None:
+    dispatch.publish(events.attendance_created(event))
+
+
+def on_enrollment_finished(sender, enrollment, **kwargs) -> None:
+    from django.db.models import Count
+
+    rows = enrollment.images.values("status").annotate(n=Count("pk"))
+    counts = {row["status"]: row["n"] for row in rows}
+    people = enrollment.images.values("person_id").distinct().count()
+    dispatch.publish(events.enrollment_finished(enrollment, counts, people))
+
+
+def on_device_status_changed(
+    sender, device: Any, online: bool, at: datetime | None = None, reason: str = "", **kwargs
+) -> None:
+    dispatch.publish(events.device_status(device, online=online, at=at, reason=reason))
+
+
+def on_unknown_face_seen(
+    sender, device: Any, seen_s: float, first_seen_at: datetime | None = None, track: str = "",
+    nearest_score: float | None = None, **kwargs,
+) -> None:  # fmt: skip
+    if seen_s < integration_settings().unknown_face_alert_s:
+        return  # a passer-by, not someone waiting at the door
+    event = events.unknown_face(device, seen_s=seen_s, first_seen_at=first_seen_at, track=track,
+                                nearest_score=nearest_score)  # fmt: skip
+    dispatch.publish(event)
+
+
+def on_person_erasing(sender, person, **kwargs) -> int:
+    return webhooks.forget_person(person.pk)
