@@ -21,7 +21,6 @@ from attendance import selectors, services
 from attendance.models import Kind, Source
 from attendance.responses import csv_filename, csv_response, evidence_response
 from attendance.selectors import EventQuery, InvalidQuery
-from recognition.models import Person
 
 EVENTS_PER_PAGE = 50
 SUMMARIES_PER_PAGE = 50
@@ -75,9 +74,7 @@ def history(request: HttpRequest) -> HttpResponse:
     events = Paginator(found, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     people = []
     if operator:
-        people = Person.objects.filter(deleted_at__isnull=True).values_list("pk", "display_name")[
-            :PEOPLE_IN_FILTER
-        ]
+        people = selectors.visible_people(request.user).values_list("pk", "display_name")[:PEOPLE_IN_FILTER]
     me = person_for_user(request.user, create=False) if not operator else None
     return render(request, "attendance/history.html", {
         "operator": operator, "me": me, "query": query, "errors": errors, "params": request.GET,
