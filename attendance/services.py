@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.roles import is_operator
 from attendance import rules
-from attendance.models import AttendanceEvent, Source
+from attendance.models import AttendanceEvent, Correction, Leave, Source
 from attendance.selectors import EventQuery
 from audit.models import Action
 from audit.services import Target, record
@@ -232,3 +232,107 @@ def record_export(user, query: EventQuery, via: str) -> None:
 def move_attendance(source: Person, target: Person) -> int:
     """Two people merged into one: the source's attendance becomes the target's. Returns rows moved."""
     return AttendanceEvent.objects.filter(person=source).update(person=target)
+
+
+# --- leave and corrections (issue 17) -----------------------------------------------------------------------
+CORRECTION_ACTION = Action.ATTENDANCE_CORRECTION
+LEAVE_ACTION = Action.ATTENDANCE_LEAVE
+
+
+class NotYours(PermissionError):
+    """The person is not among those this user may manage (another group's member, or not theirs)."""
+
+
+def _managed_person(user, person_id: int) -> Person:
+    from attendance.selectors import visible_people
+
+    if not is_operator(user):
+        raise NotYours(person_id)
+    person = visible_people(user).filter(pk=person_id).first()
+    if person is None:
+        raise NotYours(person_id)
+    return person
+
+
+def enter_leave(user, *, person_id: int, first_day, last_day, reason: str) -> Leave:
+    """An operator enters leave or an excused absence for whole days of a person they manage."""
+    person = _managed_person(user, person_id)
+    if last_day < first_day:
+        raise ValueError("the leave ends before it starts")
+    with transaction.atomic():
+        leave = Leave.objects.create(person=person, first_day=first_day, last_day=last_day, reason=reason[:200],
+                                     entered_by=user)  # fmt: skip
+        record(user, LEAVE_ACTION, Target("recognition.person", person.pk, person.display_name),
+               first_day=first_day.isoformat(), last_day=last_day.isoformat(), reason=reason)  # fmt: skip
+    return leave
+
+
+def _correction(person: Person, *, kind: str, at: datetime | None, event_kind: str, event_id: int | None,
+                reason: str) -> Correction:  # fmt: skip
+    if not reason.strip():
+        raise ValueError("a correction needs a reason")
+    if kind == Correction.Kind.ADD:
+        if at is None:
+            raise ValueError("a missed check-in/out needs its time")
+        if timezone.is_naive(at):
+            at = timezone.make_aware(at)
+        if event_kind not in (rules.CHECK_IN, rules.CHECK_OUT):
+            raise ValueError("a missed event is a check-in or a check-out")
+        return Correction(person=person, kind=kind, at=at, event_kind=event_kind, reason=reason[:300])
+    if kind == Correction.Kind.VOID:
+        if not AttendanceEvent.objects.filter(pk=event_id, person=person).exists():
+            raise ValueError("no such event of this person")
+        return Correction(person=person, kind=kind, event_id=event_id, reason=reason[:300])
+    raise ValueError(f"unknown correction kind {kind!r}")
+
+
+def _audit_correction(user, correction: Correction, step: str) -> None:
+    record(user, CORRECTION_ACTION, Target("attendance.correction", correction.pk, str(correction.person)),
+           step=step, kind=correction.kind, at=correction.at.isoformat() if correction.at else None,
+           event_kind=correction.event_kind, event=correction.event_id, reason=correction.reason,
+           state=correction.state)  # fmt: skip
+
+
+def correct(user, *, person_id: int, kind: str, reason: str, at: datetime | None = None, event_kind: str = "",
+            event_id: int | None = None) -> Correction:  # fmt: skip
+    """An operator corrects a person's attendance: applied at once (approved by them), audited; the original
+    events stay as they were."""
+    person = _managed_person(user, person_id)
+    correction = _correction(person, kind=kind, at=at, event_kind=event_kind, event_id=event_id, reason=reason)
+    correction.state = Correction.State.APPROVED
+    correction.requested_by = correction.decided_by = user
+    correction.decided_at = timezone.now()
+    with transaction.atomic():
+        correction.save()
+        _audit_correction(user, correction, "made")
+    return correction
+
+
+def request_correction(user, *, kind: str, reason: str, at: datetime | None = None, event_kind: str = "",
+                       event_id: int | None = None) -> Correction:  # fmt: skip
+    """A member asks for a correction of their own attendance; an operator decides."""
+    from accounts.services import person_for_user
+
+    person = person_for_user(user, create=False)
+    if person is None:
+        raise NotYours(None)
+    correction = _correction(person, kind=kind, at=at, event_kind=event_kind, event_id=event_id, reason=reason)
+    correction.requested_by = user
+    with transaction.atomic():
+        correction.save()
+        _audit_correction(user, correction, "requested")
+    return correction
+
+
+def decide_correction(user, correction_id: int, *, approve: bool) -> Correction:
+    """An operator approves or rejects a requested correction of someone they manage."""
+    with transaction.atomic():
+        correction = Correction.objects.select_for_update().get(pk=correction_id)
+        _managed_person(user, correction.person_id)
+        if correction.state != Correction.State.REQUESTED:
+            raise ValueError(f"this correction was {correction.state} already")
+        correction.state = Correction.State.APPROVED if approve else Correction.State.REJECTED
+        correction.decided_by, correction.decided_at = user, timezone.now()
+        correction.save(update_fields=["state", "decided_by", "decided_at"])
+        _audit_correction(user, correction, correction.state)
+    return correction
