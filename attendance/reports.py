@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from django.db.models import Q
 from django.utils import timezone
@@ -189,8 +189,10 @@ def corrected_event_times(person_ids, start: datetime, end: datetime) -> dict[in
 
 
 def _day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
+    """A local day as UTC instants (the events' own zone: comparisons stay cheap)."""
     start = timezone.make_aware(datetime.combine(day, time()), zone)
-    return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time()), zone)
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time()), zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def build(user, query: ReportQuery, *, now: datetime | None = None) -> Report:
@@ -271,7 +273,8 @@ def build(user, query: ReportQuery, *, now: datetime | None = None) -> Report:
                 window = windows.get(key) or windows.setdefault(
                     key, shift_rules.shift_window(specs[chosen.shift_id], day)
                 )
-                inside = events[bisect_left(events, window.opens) : bisect_right(events, window.closes)]
+                opens, closes = window.opens.astimezone(UTC), window.closes.astimezone(UTC)
+                inside = events[bisect_left(events, opens) : bisect_right(events, closes)]
                 holiday = (shift.holiday_list_id, day) in holidays
                 status = shift_rules.day_status(
                     day=day, shift=specs[chosen.shift_id], events=inside, now=now, on_leave=on_leave, holiday=holiday,

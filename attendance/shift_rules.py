@@ -140,9 +140,12 @@ def day_status(
     now: datetime,
     on_leave: bool = False,
     holiday: bool = False,
+    window: ShiftWindow | None = None,
 ) -> DayStatus:
     """The status of one person's day. `events`: the (corrected) instants of their events, any order; only
-    those inside the shift's window count. Without a shift, worked time is first to last of `events`."""
+    those inside the shift's window count. Without a shift, worked time is first to last of `events`.
+    `window`: the shift's window of that day when the caller has it already (a report computes it once per
+    shift and day, not once per person)."""
     if shift is None:
         ordered = sorted(events)
         worked = elapsed_s(ordered[0], ordered[-1]) if len(ordered) > 1 else 0.0
@@ -150,8 +153,11 @@ def day_status(
         return DayStatus(day=day, status=status, worked_s=worked, overtime_s=worked,
                          arrival=ordered[0] if ordered else None,
                          departure=ordered[-1] if len(ordered) > 1 else None)  # fmt: skip
-    window = shift_window(shift, day)
-    inside = sorted(e for e in events if window.opens <= e <= window.closes)
+    window = window or shift_window(shift, day)
+    # Bounds in UTC: aware datetimes of one tzinfo compare without asking each for its offset (a report makes
+    # tens of thousands of these comparisons; events come from the database in UTC).
+    opens, closes = window.opens.astimezone(UTC), window.closes.astimezone(UTC)
+    inside = sorted(e for e in events if opens <= e <= closes)
     arrival = inside[0] if inside else None
     departure = inside[-1] if len(inside) > 1 else None
     worked = elapsed_s(arrival, departure) if departure else 0.0

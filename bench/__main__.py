@@ -1,4 +1,4 @@
-"""Benchmarks, measured side by side on this machine: python -m bench {all,live,enroll,search,ws,accuracy,embed} ...
+"""Benchmarks, measured side by side on this machine: python -m bench {all,<part>} ...
 
     python -m bench all --json OUT.json       every part, each in a process of its own, one table and one JSON
     python -m bench live --help               one part (its own options; see each part's --help)
@@ -30,6 +30,7 @@ PARTS = {
     "accuracy": ("bench.accuracy", "detection, verification and identification accuracy on the shared data"),
     "identity": ("bench.identity", "the right name on the right face: live vs naive against a truth file"),
     "embed": ("bench.embed", "ms per face of the pack's embedder with and without flip test-time augmentation"),
+    "reports": ("bench.reports", "seconds for a month's attendance report of 1,000 people (statuses on read)"),
 }
 # What `all` passes to each part (quick enough for one sitting on 2 cores).
 ALL_ARGS = {
@@ -39,6 +40,7 @@ ALL_ARGS = {
     "ws": [],
     "accuracy": [],
     "embed": ["--rounds", "20"],
+    "reports": [],
 }
 
 
@@ -67,6 +69,9 @@ def summary_rows(figures: dict) -> list[dict]:
         add("enroll.worker_ips", enroll.get("worker_ips"))
         add("enroll.engine_ips", enroll.get("engine_ips"))
         add("enroll.ratio", enroll.get("ratio"), ">= 0.80")
+    reports = figures.get("reports", {})
+    if reports:
+        add("reports.month_1000_people_s", reports.get("month_1000_people_s"), "< 2", reports.get("load1_after"))
     for clients, f in figures.get("ws", {}).items():
         add(f"ws.{clients}.fps_per_client", f.get("fps_per_client_min"), ">= 10 (4 clients)", f.get("load1"))
         add(f"ws.{clients}.p95_ms", f.get("latency_p95_ms"), "<= 150 (4 clients)", f.get("load1"))
