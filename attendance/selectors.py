@@ -213,9 +213,12 @@ CSV_HEADER = ["id", "date", "local_time", "at_utc", "person_id", "person", "sour
               "margin", "emotion", "stream"]  # fmt: skip
 
 
-def _cell(value: str) -> str:
+def spreadsheet_safe(value: str) -> str:
     # A name like "=HYPERLINK(...)" must not become a formula in a spreadsheet.
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+_cell = spreadsheet_safe
 
 
 def csv_rows(event_qs: QuerySet[AttendanceEvent]) -> Iterator[list]:

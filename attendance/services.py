@@ -229,6 +229,12 @@ def record_export(user, query: EventQuery, via: str) -> None:
            filters=query.as_params(), own_only=not is_operator(user), via=via)  # fmt: skip
 
 
+def record_report_export(user, query, via: str, file_format: str) -> None:
+    """An attendance report leaving the site as a file is a data export too."""
+    record(user, Action.DATA_EXPORT, Target("attendance.report", label=f"attendance report {file_format}"),
+           filters=query.as_params(), own_only=not is_operator(user), via=via)  # fmt: skip
+
+
 def move_attendance(source: Person, target: Person) -> int:
     """Two people merged into one: the source's attendance becomes the target's. Returns rows moved."""
     return AttendanceEvent.objects.filter(person=source).update(person=target)
@@ -281,7 +287,7 @@ def _correction(person: Person, *, kind: str, at: datetime | None, event_kind: s
         return Correction(person=person, kind=kind, at=at, event_kind=event_kind, reason=reason[:300])
     if kind == Correction.Kind.VOID:
         if not AttendanceEvent.objects.filter(pk=event_id, person=person).exists():
-            raise ValueError("no such event of this person")
+            raise NotYours(person.pk)  # another person's event is "not found", as everywhere
         return Correction(person=person, kind=kind, event_id=event_id, reason=reason[:300])
     raise ValueError(f"unknown correction kind {kind!r}")
 

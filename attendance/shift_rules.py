@@ -36,6 +36,10 @@ class Status(StrEnum):
     NO_SCHEDULE = "no_schedule"
     UPCOMING = "upcoming"  # the shift has not started (or is inside its late grace) and nobody came yet
 
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
 
 STATUS_LABELS = {
     Status.PRESENT: "present", Status.LATE: "late", Status.EARLY_EXIT: "early exit",
@@ -93,6 +97,10 @@ class DayStatus:
     departure: datetime | None = None
     scheduled_s: float = 0.0
     missing_check_out: bool = False  # one event only, and the window has closed
+
+    @property
+    def worked_h(self) -> float:
+        return round(self.worked_s / 3600, 2)
 
 
 def elapsed_s(start: datetime, end: datetime) -> float:

@@ -8,19 +8,22 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
 
 from accounts.roles import is_operator
 from accounts.services import person_for_user
-from attendance import selectors, services
-from attendance.models import Kind, Source
+from attendance import report_exports, reports, selectors, services
+from attendance.models import Correction, Kind, Leave, Source
 from attendance.responses import csv_filename, csv_response, evidence_response
 from attendance.selectors import EventQuery, InvalidQuery
+from attendance.shift_rules import STATUS_LABELS
 
 EVENTS_PER_PAGE = 50
 SUMMARIES_PER_PAGE = 50
@@ -106,3 +109,102 @@ def evidence(request: HttpRequest, pk: int) -> HttpResponse:
     if event is None:
         raise Http404("no such event")
     return evidence_response(event)
+
+
+# --- reports, leave and corrections (issue 17) --------------------------------------------------------------
+REPORT_DAY_ROWS = 2000  # the page lists days up to this many person-days; the downloads have them all
+
+
+def _report(request: HttpRequest) -> tuple[reports.Report | None, dict[str, str]]:
+    try:
+        query = reports.ReportQuery.from_params(request.GET, today=timezone.localdate())
+    except InvalidQuery as exc:
+        return None, exc.errors
+    return reports.build(request.user, query), {}
+
+
+@require_GET
+@login_required
+def report(request: HttpRequest) -> HttpResponse:
+    """Statuses and totals per person (and group) for a day, week, month or range; members see their own."""
+    found, errors = _report(request)
+    operator = is_operator(request.user)
+    return render(request, "attendance/report.html", {
+        "report": found, "errors": errors, "params": request.GET, "operator": operator,
+        "groups": selectors.visible_groups(request.user) if operator else [],
+        "people": selectors.visible_people(request.user).values_list("pk", "display_name")[:PEOPLE_IN_FILTER]
+        if operator else [],
+        "day_rows": found.days[:REPORT_DAY_ROWS] if found else [], "day_limit": REPORT_DAY_ROWS,
+        "download_query": urlencode(found.query.as_params()) if found else "",
+        "status_labels": STATUS_LABELS,
+    }, status=400 if errors else 200)  # fmt: skip
+
+
+@require_GET
+@login_required
+def report_download(request: HttpRequest, fmt: str) -> HttpResponse:
+    found, errors = _report(request)
+    if errors:
+        return HttpResponse("; ".join(f"{k}: {v}" for k, v in errors.items()), status=400, content_type="text/plain")
+    services.record_report_export(request.user, found.query, "page", fmt)
+    if fmt == "xlsx":
+        return report_exports.xlsx_download(found)
+    return report_exports.csv_download(found, "days" if request.GET.get("table") == "days" else "totals")
+
+
+def _local_datetime(raw: str):
+    parsed = parse_datetime(raw or "")
+    if parsed is None:
+        return None
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+
+
+@login_required
+def corrections(request: HttpRequest) -> HttpResponse:
+    """Operators: correct the attendance of the people they manage (add a missed check-in/out, mark an event
+    wrong), enter leave, and decide members' requests. Members: ask for a correction, see their requests."""
+    operator = is_operator(request.user)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "decide" and operator:
+                services.decide_correction(request.user, int(request.POST["correction"]),
+                                           approve=request.POST.get("approve") == "1")  # fmt: skip
+                messages.success(request, "Decision recorded.")
+            elif action == "leave" and operator:
+                first = parse_date(request.POST.get("first_day", ""))
+                last = parse_date(request.POST.get("last_day", "")) or first
+                if first is None:
+                    raise ValueError("the leave needs a first day")
+                services.enter_leave(request.user, person_id=int(request.POST["person"]), first_day=first,
+                                     last_day=last, reason=request.POST.get("reason", ""))  # fmt: skip
+                messages.success(request, "Leave entered.")
+            elif action in ("add", "void"):
+                fields = {
+                    "kind": action, "reason": request.POST.get("reason", ""),
+                    "at": _local_datetime(request.POST.get("at", "")),
+                    "event_kind": request.POST.get("event_kind", ""),
+                    "event_id": int(request.POST["event"]) if request.POST.get("event", "").isdigit() else None,
+                }  # fmt: skip
+                if operator:
+                    services.correct(request.user, person_id=int(request.POST.get("person") or 0), **fields)
+                    messages.success(request, "Correction applied.")
+                else:
+                    services.request_correction(request.user, **fields)
+                    messages.success(request, "Request sent to an operator.")
+            else:
+                return HttpResponse("unknown action", status=400, content_type="text/plain")
+        except services.NotYours:
+            raise Http404("no such person") from None
+        except (ValueError, KeyError, Correction.DoesNotExist) as exc:
+            messages.error(request, f"Not saved: {exc}")
+        return redirect("attendance:corrections")
+    people = selectors.visible_people(request.user)
+    listed = Correction.objects.filter(person__in=people).select_related("person", "event", "requested_by")
+    pending = listed.filter(state=Correction.State.REQUESTED)
+    return render(request, "attendance/corrections.html", {
+        "operator": operator, "pending": pending, "recent": listed.exclude(state=Correction.State.REQUESTED)[:50],
+        "people": people.values_list("pk", "display_name")[:PEOPLE_IN_FILTER] if operator else [],
+        "leave": Leave.objects.filter(person__in=people).select_related("person")[:50],
+        "event_kinds": [("check_in", "check-in"), ("check_out", "check-out")],
+    })  # fmt: skip
