@@ -15,4 +15,5 @@ urlpatterns = [
     path("reports.csv", views.report_download, {"fmt": "csv"}, name="report-csv"),
     path("reports.xlsx", views.report_download, {"fmt": "xlsx"}, name="report-xlsx"),
     path("corrections/", views.corrections, name="corrections"),
+    path("board/", views.board, name="board"),
 ]

@@ -15,13 +15,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from accounts.roles import is_operator
 from accounts.services import person_for_user
-from attendance import report_exports, reports, selectors, services
+from attendance import charts, dashboard, report_exports, reports, selectors, services
 from attendance.models import Correction, Kind, Leave, Source
-from attendance.responses import csv_filename, csv_response, evidence_response
+from attendance.responses import PRIVATE, csv_filename, csv_response, evidence_response
 from attendance.selectors import EventQuery, InvalidQuery
 from attendance.shift_rules import STATUS_LABELS
 
@@ -208,3 +209,25 @@ def corrections(request: HttpRequest) -> HttpResponse:
         "leave": Leave.objects.filter(person__in=people).select_related("person")[:50],
         "event_kinds": [("check_in", "check-in"), ("check_out", "check-out")],
     })  # fmt: skip
+
+
+# --- the home dashboard (issue 17) --------------------------------------------------------------------------
+def dashboard_context(request: HttpRequest) -> dict:
+    """What the home page shows a logged-in user: the board and chart for operators, their own for members."""
+    if is_operator(request.user):
+        days = dashboard.recent_days(request.user)
+        svg = charts.stacked_days_svg(days, title="present, late and absent, last 14 days")
+        # the SVG is built from numbers and escaped text (attendance/charts.py)
+        return {"operator": True, "board": dashboard.today_board(request.user), "chart": mark_safe(svg)}  # noqa: S308
+    return {"operator": False, "mine": dashboard.member_home(request.user)}
+
+
+@require_GET
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    """The operators' board and chart as an HTML fragment: the dashboard swaps it in when an event arrives."""
+    if not is_operator(request.user):
+        raise Http404("operators only")
+    response = render(request, "attendance/_board.html", dashboard_context(request))
+    response["Cache-Control"] = PRIVATE
+    return response
