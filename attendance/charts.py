@@ -45,7 +45,7 @@ def stacked_days_svg(days: Sequence[DayCounts], *, width: int = 560, height: int
                 y -= h
                 parts.append(f'<rect class="{key}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}"/>')
         parts.append("</g>")
-        if i % 2 == 0 or len(days) <= 7:
+        if (len(days) - 1 - i) % 2 == 0 or len(days) <= 7:  # every other day, the last (today) labelled
             parts.append(f'<text class="axis" x="{x:.1f}" y="{height - 6}">{d.day:%d.%m}</text>')
     for n, (key, label) in enumerate(SERIES):
         parts.append(f'<rect class="{key}" x="{pad_left + n * 90}" y="4" width="10" height="10"/>'
