@@ -77,6 +77,9 @@ class EventQuery:
                 )
             else:
                 errors[name] = "a date (YYYY-MM-DD) or an ISO 8601 date-time"
+        start, end = values.get("at_from") or values.get("date_from"), values.get("at_to") or values.get("date_to")
+        if start is not None and end is not None and _reversed(start, end):
+            errors["to"] = f"the range is reversed: {start:%Y-%m-%d} is after {end:%Y-%m-%d}"
         if errors:
             raise InvalidQuery(errors)
         return cls(**values)
@@ -86,6 +89,14 @@ class EventQuery:
         out = {"person": self.person_id, "source": self.source, "kind": self.kind,
                "from": self.at_from or self.date_from, "to": self.at_to or self.date_to}  # fmt: skip
         return {k: (v.isoformat() if hasattr(v, "isoformat") else str(v)) for k, v in out.items() if v}
+
+
+def _reversed(start: date | datetime, end: date | datetime) -> bool:
+    """A range that ends before it starts (a date and a date-time are compared as days)."""
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        return start > end
+    day = lambda v: v.date() if isinstance(v, datetime) else v  # noqa: E731
+    return day(start) > day(end)
 
 
 def supervised_group_ids(user) -> list[int] | None:

@@ -114,3 +114,12 @@ def test_corrections_page_member_requests_operator_approves(setup):
     refused = operator.post("/attendance/corrections/", {"action": "leave", "person": setup["carol"].pk,
                                                          "first_day": "2026-03-04", "reason": "x"})  # fmt: skip
     assert refused.status_code == 404 and not Leave.objects.filter(person=setup["carol"]).exists()
+
+
+def test_history_says_when_the_range_is_reversed(people):
+    client = client_for(people["operator"])
+    page = client.get("/attendance/history/", {"from": "2026-03-10", "to": "2026-03-01"})
+    assert "the range is reversed: 2026-03-10 is after 2026-03-01" in page.content.decode()
+    api = client.get("/api/v1/attendance/", {"from": "2026-03-10T00:00:00Z", "to": "2026-03-01"})
+    assert api.status_code == 400 and "reversed" in str(api.json()["fields"]["to"])
+    assert client.get("/api/v1/attendance/", {"from": "2026-03-01", "to": "2026-03-01"}).status_code == 200
