@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import cv2
 import numpy as np
@@ -249,6 +250,23 @@ class NotYours(PermissionError):
     """The person is not among those this user may manage (another group's member, or not theirs)."""
 
 
+class Refusal(StrEnum):
+    """Why a leave entry or a correction was not made (words for it are made at the edge: views.REFUSALS)."""
+
+    LEAVE_REVERSED = "leave_reversed"
+    NO_REASON = "no_reason"
+    NO_TIME = "no_time"
+    NOT_AN_EVENT_KIND = "not_an_event_kind"
+    UNKNOWN_KIND = "unknown_kind"
+    ALREADY_DECIDED = "already_decided"
+
+
+class Refused(ValueError):
+    def __init__(self, code: Refusal, **params) -> None:
+        super().__init__(f"{code.value} {params}" if params else code.value)
+        self.code, self.params = code, params
+
+
 def _managed_person(user, person_id: int) -> Person:
     from attendance.selectors import visible_people
 
@@ -264,7 +282,9 @@ def enter_leave(user, *, person_id: int, first_day, last_day, reason: str) -> Le
     """An operator enters leave or an excused absence for whole days of a person they manage."""
     person = _managed_person(user, person_id)
     if last_day < first_day:
-        raise ValueError("the leave ends before it starts")
+        raise Refused(Refusal.LEAVE_REVERSED)
+    if not reason.strip():
+        raise Refused(Refusal.NO_REASON)
     with transaction.atomic():
         leave = Leave.objects.create(person=person, first_day=first_day, last_day=last_day, reason=reason[:200],
                                      entered_by=user)  # fmt: skip
@@ -276,20 +296,20 @@ def enter_leave(user, *, person_id: int, first_day, last_day, reason: str) -> Le
 def _correction(person: Person, *, kind: str, at: datetime | None, event_kind: str, event_id: int | None,
                 reason: str) -> Correction:  # fmt: skip
     if not reason.strip():
-        raise ValueError("a correction needs a reason")
+        raise Refused(Refusal.NO_REASON)
     if kind == Correction.Kind.ADD:
         if at is None:
-            raise ValueError("a missed check-in/out needs its time")
+            raise Refused(Refusal.NO_TIME)
         if timezone.is_naive(at):
             at = timezone.make_aware(at)
         if event_kind not in (rules.CHECK_IN, rules.CHECK_OUT):
-            raise ValueError("a missed event is a check-in or a check-out")
+            raise Refused(Refusal.NOT_AN_EVENT_KIND)
         return Correction(person=person, kind=kind, at=at, event_kind=event_kind, reason=reason[:300])
     if kind == Correction.Kind.VOID:
         if not AttendanceEvent.objects.filter(pk=event_id, person=person).exists():
             raise NotYours(person.pk)  # another person's event is "not found", as everywhere
         return Correction(person=person, kind=kind, event_id=event_id, reason=reason[:300])
-    raise ValueError(f"unknown correction kind {kind!r}")
+    raise Refused(Refusal.UNKNOWN_KIND, kind=kind)
 
 
 def _audit_correction(user, correction: Correction, step: str) -> None:
@@ -336,7 +356,7 @@ def decide_correction(user, correction_id: int, *, approve: bool) -> Correction:
         correction = Correction.objects.select_for_update().get(pk=correction_id)
         _managed_person(user, correction.person_id)
         if correction.state != Correction.State.REQUESTED:
-            raise ValueError(f"this correction was {correction.state} already")
+            raise Refused(Refusal.ALREADY_DECIDED, state=correction.state)
         correction.state = Correction.State.APPROVED if approve else Correction.State.REJECTED
         correction.decided_by, correction.decided_at = user, timezone.now()
         correction.save(update_fields=["state", "decided_by", "decided_at"])

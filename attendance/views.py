@@ -153,6 +153,16 @@ def report_download(request: HttpRequest, fmt: str) -> HttpResponse:
     return report_exports.csv_download(found, "days" if request.GET.get("table") == "days" else "totals")
 
 
+REFUSALS = {
+    services.Refusal.LEAVE_REVERSED: "the leave ends before it starts.",
+    services.Refusal.NO_REASON: "give a reason.",
+    services.Refusal.NO_TIME: "give the day and time.",
+    services.Refusal.NOT_AN_EVENT_KIND: "a missed event is a check-in or a check-out.",
+    services.Refusal.UNKNOWN_KIND: "unknown kind of correction ({kind}).",
+    services.Refusal.ALREADY_DECIDED: "this request was {state} already.",
+}
+
+
 def _local_datetime(raw: str):
     parsed = parse_datetime(raw or "")
     if parsed is None:
@@ -176,7 +186,7 @@ def corrections(request: HttpRequest) -> HttpResponse:
                 first = parse_date(request.POST.get("first_day", ""))
                 last = parse_date(request.POST.get("last_day", "")) or first
                 if first is None:
-                    raise ValueError("the leave needs a first day")
+                    raise services.Refused(services.Refusal.NO_TIME)
                 services.enter_leave(request.user, person_id=int(request.POST["person"]), first_day=first,
                                      last_day=last, reason=request.POST.get("reason", ""))  # fmt: skip
                 messages.success(request, "Leave entered.")
@@ -197,8 +207,10 @@ def corrections(request: HttpRequest) -> HttpResponse:
                 return HttpResponse("unknown action", status=400, content_type="text/plain")
         except services.NotYours:
             raise Http404("no such person") from None
-        except (ValueError, KeyError, Correction.DoesNotExist) as exc:
-            messages.error(request, f"Not saved: {exc}")
+        except services.Refused as refused:
+            messages.error(request, "Not saved: " + REFUSALS[refused.code].format(**refused.params))
+        except (ValueError, KeyError, Correction.DoesNotExist):
+            messages.error(request, "Not saved: the form was incomplete (a person, a number or a date is missing).")
         return redirect("attendance:corrections")
     people = selectors.visible_people(request.user)
     listed = Correction.objects.filter(person__in=people).select_related("person", "event", "requested_by")

@@ -175,8 +175,13 @@ def test_a_member_requests_and_the_supervisor_decides(office):
         services.decide_correction(office["alice_user"], asked.pk, approve=True)
     services.decide_correction(sue, asked.pk, approve=True)
     assert reports.build(sue, q, now=NOW).days[0].status.worked_s == 8 * 3600
-    with pytest.raises(ValueError):
+    with pytest.raises(services.Refused) as refused:
         services.decide_correction(sue, asked.pk, approve=False)
+    assert refused.value.code is services.Refusal.ALREADY_DECIDED
+    with pytest.raises(services.Refused) as refused:
+        services.correct(sue, person_id=alice.pk, kind="add", at=berlin(2026, 3, 2, 17), event_kind="check_out",
+                         reason=" ")  # fmt: skip
+    assert refused.value.code is services.Refusal.NO_REASON
 
 
 @pytest.mark.parametrize(
