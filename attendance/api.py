@@ -176,6 +176,7 @@ class ReportSerializer(serializers.Serializer):
     group_name = serializers.CharField(source="group")
     people = TotalsSerializer(many=True)
     total = TotalsSerializer()
+    groups = TotalsSerializer(many=True, help_text="the same totals per group (`person` is the group's id)")
 
 
 class ReportDaySerializer(serializers.Serializer):

@@ -63,11 +63,12 @@ def csv_download(report: Report, table: str = "totals"):
 
 
 def xlsx_bytes(report: Report) -> bytes:
-    """A workbook with a Totals sheet and a Days sheet (write-only mode: rows stream, memory stays small)."""
+    """A workbook with Totals, Days and Groups sheets (write-only mode: rows stream, memory stays small)."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    for title, rows in (("Totals", totals_rows(report)), ("Days", days_rows(report))):
+    groups = [["group_id", "group", *TOTALS_HEADER[2:]], *(_totals_row(g) for g in report.groups)]
+    for title, rows in (("Totals", totals_rows(report)), ("Days", days_rows(report)), ("Groups", groups)):
         sheet = book.create_sheet(title)
         for row in rows:
             sheet.append(row)

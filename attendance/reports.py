@@ -164,6 +164,7 @@ class Report:
     people: list[Totals]
     total: Totals
     group: str = ""
+    groups: list[Totals] = field(default_factory=list)  # per group among these people (person_id: the group's id)
 
 
 def corrected_event_times(person_ids, start: datetime, end: datetime) -> dict[int, list[datetime]]:
@@ -287,4 +288,17 @@ def build(user, query: ReportQuery, *, now: datetime | None = None) -> Report:
     total = Totals(None, group_name or "total")
     for t in totals:
         total.merge(t)
-    return Report(query, rows, totals, total, group_name)
+    return Report(query, rows, totals, total, group_name, _group_totals(user, totals, memberships))
+
+
+def _group_totals(user, totals: list[Totals], memberships: Mapping[int, list[int]]) -> list[Totals]:
+    """The people's totals summed per group they belong to (a person in two groups counts in both); only the
+    groups the user may see, by name."""
+    names = dict(visible_groups(user).filter(pk__in={g for gs in memberships.values() for g in gs}).values_list(
+        "pk", "name"))  # fmt: skip
+    by_group = {pk: Totals(pk, name) for pk, name in names.items()}
+    for t in totals:
+        for group_id in memberships.get(t.person_id, ()):
+            if group_id in by_group:
+                by_group[group_id].merge(t)
+    return sorted(by_group.values(), key=lambda g: g.name.lower())

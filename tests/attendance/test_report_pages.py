@@ -64,6 +64,7 @@ def test_xlsx_download_has_the_figures_and_is_audited(setup):
     assert totals[-1][1] == "Team" and totals[-1][9] == 42
     days = list(book["Days"].values)
     assert ("2026-03-02", setup["bob"].pk, "Bob Baker", "Day", "present") == days[1 + 31 + 1][:5]
+    assert list(book["Groups"].values)[1][:2] == (setup["team"].pk, "Team")
     assert AuditEntry.objects.filter(action=Action.DATA_EXPORT, target_type="attendance.report").count() == 1
 
 
@@ -83,6 +84,7 @@ def test_report_api_and_schema(setup):
     alice = next(p for p in body["people"] if p["name"] == "Alice Archer")
     assert (alice["late_days"], alice["late_min"], alice["statuses"]["late"]) == (1, 20, 1)
     assert body["total"]["absent_days"] == 42
+    assert [(g["person"], g["name"], g["late_min"]) for g in body["groups"]] == [(setup["team"].pk, "Team", 20)]
     days = client.get("/api/v1/attendance-reports/days/", {**MARCH, "person": setup["alice"].pk}).json()
     assert days["count"] == 31 and days["results"][1]["status"] == "late"
     assert client.get("/api/v1/attendance-reports/", {"from": "2026-03-02", "to": "2026-03-01"}).status_code == 400

@@ -95,6 +95,9 @@ def test_month_report_derives_statuses(office):
     assert alice_total.absent_days == 21 - 3  # 22 weekdays in March 2026, one a holiday, three attended
     bob_total = next(t for t in report.people if t.person_id == bob.pk)
     assert bob_total.absent_days == 21 and bob_total.worked_s == 0
+    groups = {g.name: g for g in report.groups}
+    assert groups["Office"].late_min == 40 and groups["Office"].absent_days == 18 + 21
+    assert groups["Nights"].present_days == 1
 
 
 def test_group_report_and_limits(office):
