@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -220,6 +221,8 @@ def corrections(request: HttpRequest) -> HttpResponse:
         "people": people.values_list("pk", "display_name")[:PEOPLE_IN_FILTER] if operator else [],
         "leave": Leave.objects.filter(person__in=people).select_related("person")[:50],
         "event_kinds": [("check_in", "check-in"), ("check_out", "check-out")],
+        "my_events": [] if operator else selectors.visible_events(request.user).filter(
+            at__gte=timezone.now() - timedelta(days=31)).order_by("-at")[:200],
     })  # fmt: skip
 
 

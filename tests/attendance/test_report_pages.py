@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from attendance.models import AttendanceGroup, Correction, Leave, ShiftAssignment, ShiftType
@@ -102,6 +103,8 @@ def test_corrections_page_member_requests_operator_approves(setup):
     answer = member.post("/attendance/corrections/", {"action": "add", "event_kind": "check_out",
                                                        "at": "2026-03-03T17:00", "reason": "camera off"})  # fmt: skip
     assert answer.status_code == 302
+    recent = event(alice, timezone.now() - timedelta(days=1))
+    assert f'<option value="{recent.pk}">' in member.get("/attendance/corrections/").content.decode()
     asked = Correction.objects.get(person=alice)
     assert asked.state == Correction.State.REQUESTED
     operator = client_for(setup["operator"])
