@@ -1,5 +1,6 @@
 // Operators' home dashboard: when an attendance event arrives over /ws/attendance/, fetch the board fragment
-// again (statuses are computed on the server) and swap it in. Several events within a second make one fetch.
+// again (statuses are computed on the server) and swap it in. Events within 3 s make one fetch (each fetch
+// recomputes 14 days of statuses, so a busy entrance must not cause one per event).
 (function () {
   "use strict";
   const root = document.querySelector(".dashboard[data-socket-path]");
@@ -27,7 +28,7 @@
     socket.onmessage = (message) => {
       const data = JSON.parse(message.data);
       if (data.type !== "attendance") return;
-      if (!pending) pending = setTimeout(refresh, 1000);
+      if (!pending) pending = setTimeout(refresh, 3000);
     };
     socket.onclose = (closed) => {
       if (closed.code === 4401 || closed.code === 4403) {
