@@ -16,4 +16,5 @@ urlpatterns = [
     path("reports.xlsx", views.report_download, {"fmt": "xlsx"}, name="report-xlsx"),
     path("corrections/", views.corrections, name="corrections"),
     path("board/", views.board, name="board"),
+    path("groups/", views.groups, name="groups"),
 ]

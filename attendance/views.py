@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -246,3 +247,15 @@ def board(request: HttpRequest) -> HttpResponse:
     response = render(request, "attendance/_board.html", dashboard_context(request))
     response["Cache-Control"] = PRIVATE
     return response
+
+
+@require_GET
+@login_required
+def groups(request: HttpRequest) -> HttpResponse:
+    """The groups the user may see with their members (an operator: the ones they supervise, or all), each
+    with a link to its report. Staff edit groups in the admin."""
+    if not is_operator(request.user):
+        raise Http404("operators only")
+    members = selectors.visible_people(request.user).order_by("display_name")
+    found = selectors.visible_groups(request.user).prefetch_related(Prefetch("members", queryset=members))
+    return render(request, "attendance/groups.html", {"groups": found})

@@ -128,3 +128,13 @@ def test_history_says_when_the_range_is_reversed(people):
     api = client.get("/api/v1/attendance/", {"from": "2026-03-10T00:00:00Z", "to": "2026-03-01"})
     assert api.status_code == 400 and "reversed" in str(api.json()["fields"]["to"])
     assert client.get("/api/v1/attendance/", {"from": "2026-03-01", "to": "2026-03-01"}).status_code == 200
+
+
+def test_groups_page_lists_the_supervised_groups_and_members(setup):
+    other = AttendanceGroup.objects.create(name="Other")
+    other.members.add(setup["carol"])
+    html = client_for(setup["operator"]).get("/attendance/groups/").content.decode()
+    assert "Team" in html and "Alice Archer" in html and "Other" not in html and "Carol Cole" not in html
+    staff = client_for(setup["staff"]).get("/attendance/groups/").content.decode()
+    assert "Other" in staff and "Carol Cole" in staff
+    assert client_for(setup["alice_user"]).get("/attendance/groups/").status_code == 404
