@@ -29,3 +29,13 @@ def test_500_page_renders_without_a_request_context():
 def test_favicon_is_served_and_linked(db):
     client = Client()
     assert 'rel="icon"' in client.get("/").content.decode()
+
+
+def test_an_ordinary_403_logs_one_line_without_a_traceback(db, caplog):
+    client = Client()
+    client.force_login(make_user("max"))
+    with caplog.at_level("WARNING", logger="django.request"):
+        assert client.get("/recognition/upload/").status_code == 403
+    forbidden = [r for r in caplog.records if r.name == "django.request" and getattr(r, "status_code", 0) == 403]
+    assert forbidden and all(r.exc_info is None for r in forbidden)
+    assert "Traceback" not in caplog.text
