@@ -52,3 +52,46 @@ def stacked_days_svg(days: Sequence[DayCounts], *, width: int = 560, height: int
                      f'<text class="axis" x="{pad_left + n * 90 + 14}" y="13">{escape(label)}</text>')  # fmt: skip
     parts.append("</svg>")
     return "".join(parts)
+
+
+# --- emotion shares over time ---------------------------------------------------------------------------------
+EMOTION_ORDER = ("happy", "neutral", "surprise", "sad", "angry", "fear", "disgust", "uncertain", "unknown")
+
+
+@dataclass(frozen=True)
+class ShareBucket:
+    label: str  # e.g. "09:00"
+    counts: dict[str, int]  # emotion -> faces; "uncertain" as the model said it, "unknown" for no label
+
+
+def emotion_shares_svg(buckets: Sequence[ShareBucket], *, width: int = 640, height: int = 200, title: str = "") -> str:
+    """100% stacked bars: each bucket's share of each emotion, "uncertain" drawn as its own hatched-grey band so
+    it is never read as an emotion. Each bar's <title> gives the counts."""
+    pad_left, pad_bottom, pad_top = 8, 22, 24
+    plot_h = height - pad_bottom - pad_top
+    slot = (width - pad_left) / max(len(buckets), 1)
+    bar = max(slot * 0.8, 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart emotions" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{escape(title or "emotion shares")}">'
+    ]
+    for i, bucket in enumerate(buckets):
+        total = sum(bucket.counts.values())
+        x = pad_left + i * slot + (slot - bar) / 2
+        described = ", ".join(f"{k} {bucket.counts[k]}" for k in EMOTION_ORDER if bucket.counts.get(k)) or "no faces"
+        parts.append(f'<g class="bucket"><title>{escape(bucket.label + ": " + described)}</title>')
+        y = pad_top + plot_h
+        for key in EMOTION_ORDER:
+            value = bucket.counts.get(key, 0)
+            if value and total:
+                h = plot_h * value / total
+                y -= h
+                parts.append(f'<rect class="e-{key}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}"/>')
+        parts.append("</g>")
+        if len(buckets) <= 12 or i % max(1, len(buckets) // 12) == 0:
+            parts.append(f'<text class="axis" x="{x:.1f}" y="{height - 6}">{escape(bucket.label)}</text>')
+    for n, key in enumerate(EMOTION_ORDER):
+        parts.append(f'<rect class="e-{key}" x="{pad_left + n * 70}" y="4" width="10" height="10"/>'
+                     f'<text class="axis" x="{pad_left + n * 70 + 13}" y="13">{key}</text>')  # fmt: skip
+    parts.append("</svg>")
+    return "".join(parts)

@@ -93,3 +93,31 @@ def member_home(user, now: datetime | None = None) -> MemberHome | None:
     todays = next((r for r in week.days if r.day == today), None)
     requests = list(Correction.objects.filter(person=person).order_by("-created_at")[:10])
     return MemberHome(person.display_name, week.days, todays, requests)
+
+
+# --- emotion shares per live session or source ----------------------------------------------------------------
+@dataclass(frozen=True)
+class EmotionSeries:
+    key: str  # the live session (stream id) or the source
+    faces: int
+    buckets: list[charts.ShareBucket]
+
+
+def emotion_series(user, day: date, *, bucket_minutes: int = 60) -> list[EmotionSeries]:
+    """The emotions of a day's attendance events the user may see, per live session (the stream id before
+    "/track-") or per source when there is no stream, in buckets of local time. One query."""
+    grouped: dict[str, dict[str, dict[str, int]]] = {}
+    rows = visible_events(user).filter(day=day).order_by("at").values_list("at", "source", "stream", "emotion")
+    for at, source, stream, emotion in rows:
+        key = stream.split("/")[0] if stream else source
+        local = timezone.localtime(at)
+        minute = (local.hour * 60 + local.minute) // bucket_minutes * bucket_minutes
+        label = f"{minute // 60:02d}:{minute % 60:02d}"
+        label_counts = grouped.setdefault(key, {}).setdefault(label, {})
+        name = emotion or "unknown"
+        label_counts[name] = label_counts.get(name, 0) + 1
+    return [
+        EmotionSeries(key, sum(sum(c.values()) for c in buckets.values()),
+                      [charts.ShareBucket(label, counts) for label, counts in buckets.items()])  # fmt: skip
+        for key, buckets in sorted(grouped.items())
+    ]

@@ -17,4 +17,5 @@ urlpatterns = [
     path("corrections/", views.corrections, name="corrections"),
     path("board/", views.board, name="board"),
     path("groups/", views.groups, name="groups"),
+    path("emotions/", views.emotions, name="emotions"),
 ]

@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -259,3 +260,27 @@ def groups(request: HttpRequest) -> HttpResponse:
     members = selectors.visible_people(request.user).order_by("display_name")
     found = selectors.visible_groups(request.user).prefetch_related(Prefetch("members", queryset=members))
     return render(request, "attendance/groups.html", {"groups": found})
+
+
+@require_GET
+@login_required
+def emotions(request: HttpRequest) -> HttpResponse:
+    """The share of each emotion over a day, per live session or source, with what the model can and cannot
+    tell. Operators; a member (their own faces only) when ATTENDANCE_EMOTIONS_FOR_MEMBERS is on."""
+    operator = is_operator(request.user)
+    if not operator and not settings.ATTENDANCE_EMOTIONS_FOR_MEMBERS:
+        raise Http404("the emotion chart is for operators")
+    raw = request.GET.get("day", "")
+    try:
+        day = parse_date(raw) if raw else timezone.localdate()
+    except ValueError:
+        day = None
+    if day is None:
+        return render(request, "attendance/emotions.html", {"errors": {"day": "a date (YYYY-MM-DD)"}}, status=400)
+    series = dashboard.emotion_series(request.user, day)
+    # the SVG is built from counts and escaped text (attendance/charts.py)
+    charted = [(s, mark_safe(charts.emotion_shares_svg(s.buckets, title=f"emotions, {s.key}"))) for s in series]  # noqa: S308
+    return render(request, "attendance/emotions.html", {
+        "day": day, "charted": charted, "operator": operator,
+        "uncertain_below": settings.EMOTION_UNCERTAIN_BELOW,
+    })  # fmt: skip

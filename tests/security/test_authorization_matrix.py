@@ -163,6 +163,7 @@ RULES: dict[str, Rule] = {
     "attendance:report": Rule({"GET": MEMBERS_ONLY}, hidden_from_other=True, why="a member's report is their own"),
     "attendance:report-csv": Rule({"GET": MEMBERS_ONLY}, hidden_from_other=True),
     "attendance:groups": Rule({"GET": (LOGIN, 404, 404, 200, 200)}, why="operators' list of their groups"),
+    "attendance:emotions": Rule({"GET": (LOGIN, 404, 404, 200, 200)}, why="members' emotions are off by default"),
     "attendance:board": Rule({"GET": (LOGIN, 404, 404, 200, 200)}, why="the operators' dashboard fragment"),
     "attendance:report-xlsx": Rule({"GET": MEMBERS_ONLY}, hidden_from_other=True),
     "attendance:corrections": Rule(
