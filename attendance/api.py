@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
@@ -20,10 +21,11 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.routers import BaseRouter
 
-from attendance import selectors, services
+from attendance import reports, selectors, services
 from attendance.models import AttendanceEvent, Kind, Source
 from attendance.responses import csv_filename, csv_response, evidence_response
 from attendance.selectors import EventQuery, InvalidQuery
+from attendance.shift_rules import Status
 
 
 class AttendanceEventSerializer(serializers.ModelSerializer):
@@ -147,5 +149,89 @@ class AttendanceEventViewSet(viewsets.ReadOnlyModelViewSet):
         return evidence_response(self.get_object())
 
 
+# --- reports (issue 17) --------------------------------------------------------------------------------------
+class TotalsSerializer(serializers.Serializer):
+    person = serializers.IntegerField(source="person_id", allow_null=True, help_text="null on the total row")
+    name = serializers.CharField()
+    scheduled_days = serializers.IntegerField(help_text="days with a shift that were judged (not holidays)")
+    present_days = serializers.IntegerField(help_text="present, late, early exit or half day")
+    late_days = serializers.IntegerField()
+    late_min = serializers.IntegerField(help_text="minutes after the shift's start, summed over late days")
+    early_exit_days = serializers.IntegerField()
+    early_exit_min = serializers.IntegerField()
+    half_days = serializers.IntegerField()
+    absent_days = serializers.IntegerField()
+    leave_days = serializers.IntegerField()
+    holidays = serializers.IntegerField()
+    missing_check_outs = serializers.IntegerField()
+    worked_h = serializers.FloatField()
+    overtime_h = serializers.FloatField()
+    statuses = serializers.DictField(child=serializers.IntegerField(), help_text="days per status")
+
+
+class ReportSerializer(serializers.Serializer):
+    first = serializers.DateField(source="query.first")
+    last = serializers.DateField(source="query.last")
+    group = serializers.IntegerField(source="query.group_id", allow_null=True)
+    group_name = serializers.CharField(source="group")
+    people = TotalsSerializer(many=True)
+    total = TotalsSerializer()
+    groups = TotalsSerializer(many=True, help_text="the same totals per group (`person` is the group's id)")
+
+
+class ReportDaySerializer(serializers.Serializer):
+    person = serializers.IntegerField(source="person_id")
+    person_name = serializers.CharField(source="person")
+    day = serializers.DateField()
+    shift = serializers.CharField(help_text="the shift's name, empty without one")
+    status = serializers.ChoiceField(source="status.status", choices=[s.value for s in Status])
+    late_min = serializers.IntegerField(source="status.late_min")
+    early_exit_min = serializers.IntegerField(source="status.early_exit_min")
+    arrival = serializers.DateTimeField(source="status.arrival", allow_null=True)
+    departure = serializers.DateTimeField(source="status.departure", allow_null=True)
+    worked_h = serializers.FloatField(source="status.worked_h")
+    overtime_s = serializers.FloatField(source="status.overtime_s")
+    missing_check_out = serializers.BooleanField(source="status.missing_check_out")
+
+
+REPORT_FILTERS = [
+    OpenApiParameter("period", str, enum=list(reports.PERIODS), description="default month (or range with from/to)"),
+    OpenApiParameter("day", OpenApiTypes.DATE, description="a day in the period (default today)"),
+    OpenApiParameter("from", OpenApiTypes.DATE, description="first day of a range"),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="last day of a range (inclusive)"),
+    OpenApiParameter("group", int, description="only this group's members"),
+    OpenApiParameter("person", int, description="only this person"),
+]
+
+
+class AttendanceReportViewSet(viewsets.GenericViewSet):
+    """Statuses derived from events and schedules: operators get the people they manage, members themselves."""
+
+    permission_classes = [IsAuthenticated]
+    filter_backends: list = []
+    serializer_class = ReportSerializer
+
+    def report(self) -> reports.Report:
+        try:
+            query = reports.ReportQuery.from_params(self.request.query_params, today=timezone.localdate())
+        except InvalidQuery as exc:
+            raise ValidationError(exc.errors) from None
+        return reports.build(self.request.user, query)
+
+    @extend_schema(summary="Attendance totals per person and for the group", parameters=REPORT_FILTERS,
+                   responses={200: ReportSerializer, 400: ERRORS[400], 401: ERRORS[401]})  # fmt: skip
+    def list(self, request: Request) -> Response:
+        return Response(ReportSerializer(self.report()).data)
+
+    @extend_schema(summary="Each person's status for each day", parameters=REPORT_FILTERS,
+                   description="One row per person and day, by name then day, paginated (?page=, ?page_size=).",
+                   responses={200: ReportDaySerializer(many=True), 400: ERRORS[400], 401: ERRORS[401]})  # fmt: skip
+    @action(detail=False, methods=["get"], serializer_class=ReportDaySerializer)
+    def days(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.report().days)
+        return self.get_paginated_response(ReportDaySerializer(page, many=True).data)
+
+
 def register(router: BaseRouter) -> None:
     router.register("attendance", AttendanceEventViewSet, basename="attendance")
+    router.register("attendance-reports", AttendanceReportViewSet, basename="attendance-report")

@@ -1,7 +1,8 @@
 """Operators' live attendance feed: every new event, as it is recorded, on /ws/attendance/.
 
 Server -> client only: {"type": "attendance", "event": {...}} (attendance.services.event_payload). Closes with
-4401 when not logged in and 4403 for users who are not operators or admins. Text messages may only be
+4401 when not logged in and 4403 for users who are not operators or admins. An operator who supervises groups
+gets only the events of those groups' members. Text messages may only be
 {"type": "ping"}.
 """
 
@@ -11,11 +12,19 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.roles import is_operator
+from attendance.selectors import supervised_group_ids
 from attendance.services import GROUP
+
+
+def _sees_person(user, person_id: int | None) -> bool:
+    from attendance.selectors import visible_people
+
+    return person_id is not None and visible_people(user).filter(pk=person_id).exists()
 
 
 class AttendanceConsumer(AsyncJsonWebsocketConsumer):
     joined = False
+    limited = True  # an operator limited to the groups they supervise gets only their members' events
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -28,6 +37,8 @@ class AttendanceConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.channel_layer.group_add(GROUP, self.channel_name)
         self.joined = True
+        # Until this is known each event is checked against the people the user may see (safe, slower).
+        self.limited = await database_sync_to_async(supervised_group_ids)(user) is not None
 
     async def disconnect(self, code: int) -> None:
         if self.joined:
@@ -39,5 +50,11 @@ class AttendanceConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong", "t": content.get("t")})
 
     async def attendance_event(self, message: dict) -> None:
+        if not self.joined:
+            return
+        if self.limited and not await database_sync_to_async(_sees_person)(
+            self.scope["user"], message["event"].get("person_id")
+        ):
+            return
         if self.joined:
             await self.send_json({"type": "attendance", "event": message["event"]})

@@ -15,9 +15,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from accounts.roles import is_operator
+from accounts.roles import is_admin, is_operator
 from attendance import rules
-from attendance.models import AttendanceEvent, Kind
+from attendance.models import AttendanceEvent, AttendanceGroup, Kind
+from recognition.models import Person
 
 
 class InvalidQuery(ValueError):
@@ -76,6 +77,9 @@ class EventQuery:
                 )
             else:
                 errors[name] = "a date (YYYY-MM-DD) or an ISO 8601 date-time"
+        start, end = values.get("at_from") or values.get("date_from"), values.get("at_to") or values.get("date_to")
+        if start is not None and end is not None and _reversed(start, end):
+            errors["to"] = f"the range is reversed: {start:%Y-%m-%d} is after {end:%Y-%m-%d}"
         if errors:
             raise InvalidQuery(errors)
         return cls(**values)
@@ -87,13 +91,56 @@ class EventQuery:
         return {k: (v.isoformat() if hasattr(v, "isoformat") else str(v)) for k, v in out.items() if v}
 
 
+def _reversed(start: date | datetime, end: date | datetime) -> bool:
+    """A range that ends before it starts (a date and a date-time are compared as days)."""
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        return start > end
+    day = lambda v: v.date() if isinstance(v, datetime) else v  # noqa: E731
+    return day(start) > day(end)
+
+
+def supervised_group_ids(user) -> list[int] | None:
+    """The groups an operator is limited to, or None when they are not limited (staff always; an operator who
+    supervises no group). Kept on the user object like the operator check: one page asks several times."""
+    if is_admin(user):
+        return None
+    cached = getattr(user, "_supervised_groups_cache", None)
+    if cached is None:
+        cached = user._supervised_groups_cache = list(user.supervised_groups.values_list("pk", flat=True))
+    return cached or None
+
+
+def visible_people(user) -> QuerySet[Person]:
+    """Who `user` may see and manage: staff everyone; an operator everyone, or only the members of the groups
+    they supervise; a member only their own person; anyone else nobody."""
+    people = Person.objects.filter(deleted_at__isnull=True)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return people.none()
+    if is_operator(user):
+        groups = supervised_group_ids(user)
+        return people if groups is None else people.filter(attendance_groups__in=groups).distinct()
+    return people.filter(user=user)
+
+
 def visible_events(user) -> QuerySet[AttendanceEvent]:
     events = AttendanceEvent.objects.select_related("person")
     if user is None or not user.is_authenticated or not user.is_active:
         return events.none()
     if is_operator(user):
-        return events
+        groups = supervised_group_ids(user)
+        if groups is None:
+            return events
+        return events.filter(person__in=AttendanceGroup.members.through.objects.filter(
+            attendancegroup_id__in=groups).values("person_id"))  # fmt: skip
     return events.filter(person__isnull=False, person__user=user)
+
+
+def visible_groups(user) -> QuerySet[AttendanceGroup]:
+    groups = AttendanceGroup.objects.all()
+    if not is_operator(user):
+        return groups.filter(members__user=user).distinct() if user and user.is_authenticated else groups.none()
+    limited = supervised_group_ids(user)
+    return groups if limited is None else groups.filter(pk__in=limited)
 
 
 def events(user, query: EventQuery | None = None) -> QuerySet[AttendanceEvent]:
@@ -177,9 +224,12 @@ CSV_HEADER = ["id", "date", "local_time", "at_utc", "person_id", "person", "sour
               "margin", "emotion", "stream"]  # fmt: skip
 
 
-def _cell(value: str) -> str:
+def spreadsheet_safe(value: str) -> str:
     # A name like "=HYPERLINK(...)" must not become a formula in a spreadsheet.
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+_cell = spreadsheet_safe
 
 
 def csv_rows(event_qs: QuerySet[AttendanceEvent]) -> Iterator[list]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import cv2
 import numpy as np
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from accounts.roles import is_operator
 from attendance import rules
-from attendance.models import AttendanceEvent, Source
+from attendance.models import AttendanceEvent, Correction, Leave, Source
 from attendance.selectors import EventQuery
 from attendance.signals import send_attendance_recorded
 from audit.models import Action
@@ -231,6 +232,135 @@ def record_export(user, query: EventQuery, via: str) -> None:
            filters=query.as_params(), own_only=not is_operator(user), via=via)  # fmt: skip
 
 
+def record_report_export(user, query, via: str, file_format: str) -> None:
+    """An attendance report leaving the site as a file is a data export too."""
+    record(user, Action.DATA_EXPORT, Target("attendance.report", label=f"attendance report {file_format}"),
+           filters=query.as_params(), own_only=not is_operator(user), via=via)  # fmt: skip
+
+
 def move_attendance(source: Person, target: Person) -> int:
     """Two people merged into one: the source's attendance becomes the target's. Returns rows moved."""
     return AttendanceEvent.objects.filter(person=source).update(person=target)
+
+
+# --- leave and corrections (issue 17) -----------------------------------------------------------------------
+CORRECTION_ACTION = Action.ATTENDANCE_CORRECTION
+LEAVE_ACTION = Action.ATTENDANCE_LEAVE
+
+
+class NotYours(PermissionError):
+    """The person is not among those this user may manage (another group's member, or not theirs)."""
+
+
+class Refusal(StrEnum):
+    """Why a leave entry or a correction was not made (words for it are made at the edge: views.REFUSALS)."""
+
+    LEAVE_REVERSED = "leave_reversed"
+    NO_REASON = "no_reason"
+    NO_TIME = "no_time"
+    NOT_AN_EVENT_KIND = "not_an_event_kind"
+    UNKNOWN_KIND = "unknown_kind"
+    ALREADY_DECIDED = "already_decided"
+
+
+class Refused(ValueError):
+    def __init__(self, code: Refusal, **params) -> None:
+        super().__init__(f"{code.value} {params}" if params else code.value)
+        self.code, self.params = code, params
+
+
+def _managed_person(user, person_id: int) -> Person:
+    from attendance.selectors import visible_people
+
+    if not is_operator(user):
+        raise NotYours(person_id)
+    person = visible_people(user).filter(pk=person_id).first()
+    if person is None:
+        raise NotYours(person_id)
+    return person
+
+
+def enter_leave(user, *, person_id: int, first_day, last_day, reason: str) -> Leave:
+    """An operator enters leave or an excused absence for whole days of a person they manage."""
+    person = _managed_person(user, person_id)
+    if last_day < first_day:
+        raise Refused(Refusal.LEAVE_REVERSED)
+    if not reason.strip():
+        raise Refused(Refusal.NO_REASON)
+    with transaction.atomic():
+        leave = Leave.objects.create(person=person, first_day=first_day, last_day=last_day, reason=reason[:200],
+                                     entered_by=user)  # fmt: skip
+        record(user, LEAVE_ACTION, Target("recognition.person", person.pk, person.display_name),
+               first_day=first_day.isoformat(), last_day=last_day.isoformat(), reason=reason)  # fmt: skip
+    return leave
+
+
+def _correction(person: Person, *, kind: str, at: datetime | None, event_kind: str, event_id: int | None,
+                reason: str) -> Correction:  # fmt: skip
+    if not reason.strip():
+        raise Refused(Refusal.NO_REASON)
+    if kind == Correction.Kind.ADD:
+        if at is None:
+            raise Refused(Refusal.NO_TIME)
+        if timezone.is_naive(at):
+            at = timezone.make_aware(at)
+        if event_kind not in (rules.CHECK_IN, rules.CHECK_OUT):
+            raise Refused(Refusal.NOT_AN_EVENT_KIND)
+        return Correction(person=person, kind=kind, at=at, event_kind=event_kind, reason=reason[:300])
+    if kind == Correction.Kind.VOID:
+        if not AttendanceEvent.objects.filter(pk=event_id, person=person).exists():
+            raise NotYours(person.pk)  # another person's event is "not found", as everywhere
+        return Correction(person=person, kind=kind, event_id=event_id, reason=reason[:300])
+    raise Refused(Refusal.UNKNOWN_KIND, kind=kind)
+
+
+def _audit_correction(user, correction: Correction, step: str) -> None:
+    record(user, CORRECTION_ACTION, Target("attendance.correction", correction.pk, str(correction.person)),
+           step=step, kind=correction.kind, at=correction.at.isoformat() if correction.at else None,
+           event_kind=correction.event_kind, event=correction.event_id, reason=correction.reason,
+           state=correction.state)  # fmt: skip
+
+
+def correct(user, *, person_id: int, kind: str, reason: str, at: datetime | None = None, event_kind: str = "",
+            event_id: int | None = None) -> Correction:  # fmt: skip
+    """An operator corrects a person's attendance: applied at once (approved by them), audited; the original
+    events stay as they were."""
+    person = _managed_person(user, person_id)
+    correction = _correction(person, kind=kind, at=at, event_kind=event_kind, event_id=event_id, reason=reason)
+    correction.state = Correction.State.APPROVED
+    correction.requested_by = correction.decided_by = user
+    correction.decided_at = timezone.now()
+    with transaction.atomic():
+        correction.save()
+        _audit_correction(user, correction, "made")
+    return correction
+
+
+def request_correction(user, *, kind: str, reason: str, at: datetime | None = None, event_kind: str = "",
+                       event_id: int | None = None) -> Correction:  # fmt: skip
+    """A member asks for a correction of their own attendance; an operator decides."""
+    from accounts.services import person_for_user
+
+    person = person_for_user(user, create=False)
+    if person is None:
+        raise NotYours(None)
+    correction = _correction(person, kind=kind, at=at, event_kind=event_kind, event_id=event_id, reason=reason)
+    correction.requested_by = user
+    with transaction.atomic():
+        correction.save()
+        _audit_correction(user, correction, "requested")
+    return correction
+
+
+def decide_correction(user, correction_id: int, *, approve: bool) -> Correction:
+    """An operator approves or rejects a requested correction of someone they manage."""
+    with transaction.atomic():
+        correction = Correction.objects.select_for_update().get(pk=correction_id)
+        _managed_person(user, correction.person_id)
+        if correction.state != Correction.State.REQUESTED:
+            raise Refused(Refusal.ALREADY_DECIDED, state=correction.state)
+        correction.state = Correction.State.APPROVED if approve else Correction.State.REJECTED
+        correction.decided_by, correction.decided_at = user, timezone.now()
+        correction.save(update_fields=["state", "decided_by", "decided_at"])
+        _audit_correction(user, correction, correction.state)
+    return correction

@@ -34,6 +34,8 @@ class Action(models.TextChoices):
     IDENTITY_CONFLICT = "identity_conflict", "face matches another person"
     CONFLICT_RESOLVE = "conflict_resolve", "resolve an identity conflict"
     APPROVE = "approve", "approve a self-enrolled person"
+    ATTENDANCE_CORRECTION = "attendance_correction", "correct attendance"
+    ATTENDANCE_LEAVE = "attendance_leave", "enter leave or an excused absence"
 
 
 class AuditQuerySet(models.QuerySet):

@@ -1,4 +1,4 @@
-"""Benchmarks, measured side by side on this machine: python -m bench {all,live,...} (the list: python -m bench).
+"""Benchmarks, measured side by side on this machine: python -m bench {all,<part>} ... (the parts: python -m bench).
 
     python -m bench all --json OUT.json       every part, each in a process of its own, one table and one JSON
     python -m bench live --help               one part (its own options; see each part's --help)
@@ -31,6 +31,7 @@ PARTS = {
     "identity": ("bench.identity", "the right name on the right face: live vs naive against a truth file"),
     "embed": ("bench.embed", "ms per face of the pack's embedder with and without flip test-time augmentation"),
     "liveness": ("bench.liveness", "liveness challenge: genuine head turns passed, photo/slideshow attacks accepted"),
+    "reports": ("bench.reports", "seconds for a month's attendance report of 1,000 people (statuses on read)"),
 }
 # What `all` passes to each part (quick enough for one sitting on 2 cores).
 ALL_ARGS = {
@@ -41,6 +42,7 @@ ALL_ARGS = {
     "accuracy": [],
     "embed": ["--rounds", "20"],
     "liveness": [],
+    "reports": [],
 }
 
 
@@ -75,6 +77,9 @@ def summary_rows(figures: dict) -> list[dict]:
         add("liveness.genuine_pass_rate", liveness.get("genuine_pass_rate"), ">= 0.95", load)
         add("liveness.attack_accept_rate", liveness.get("attack_accept_rate"), "<= 0.01", load)
         add("liveness.median_seconds", liveness.get("median_seconds"), "", load)
+    reports = figures.get("reports", {})
+    if reports:
+        add("reports.month_1000_people_s", reports.get("month_1000_people_s"), "< 2", reports.get("load1_after"))
     for clients, f in figures.get("ws", {}).items():
         add(f"ws.{clients}.fps_per_client", f.get("fps_per_client_min"), ">= 10 (4 clients)", f.get("load1"))
         add(f"ws.{clients}.p95_ms", f.get("latency_p95_ms"), "<= 150 (4 clients)", f.get("load1"))

@@ -305,6 +305,11 @@ ATTENDANCE_EXIT_SOURCES = env.list("ATTENDANCE_EXIT_SOURCES", default=["exit"])
 ATTENDANCE_ANONYMISE_ON_ERASURE = env.bool("ATTENDANCE_ANONYMISE_ON_ERASURE", default=True)
 ATTENDANCE_EVIDENCE_PX = env.int("ATTENDANCE_EVIDENCE_PX", default=96)
 EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=30)
+# The emotion chart (/attendance/emotions/) is for operators; members see their own emotions there only when on.
+ATTENDANCE_EMOTIONS_FOR_MEMBERS = env.bool("ATTENDANCE_EMOTIONS_FOR_MEMBERS", default=False)
+# An ordinary 403 logs one line, not a traceback (issue 17's small things).
+LOGGING.setdefault("filters", {})["ordinary_forbidden"] = {"()": "facesite.log_filters.OrdinaryForbidden"}
+LOGGING["loggers"].setdefault("django.request", {}).setdefault("filters", []).append("ordinary_forbidden")
 
 # === Accounts: self sign-up with the webcam, consent, profile (accounts/) =====================================
 # Block owned by the accounts work; appended, the settings above are unchanged. Sign-up keeps SIGNUP_PHOTOS good

@@ -133,6 +133,17 @@ class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
     actions = ("move_to_recycle_bin", "restore", "purge", "merge", "approve")
     Media = AdminMedia
 
+    def save_model(self, request: HttpRequest, obj: Person, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Two people may share a name (two Ann Lees), so this is a warning, not a refusal: it catches the
+        # common mistake of adding someone who is already there.
+        if not change:
+            same = Person.objects.filter(display_name__iexact=obj.display_name.strip()).exclude(pk=obj.pk)
+            if same.exists():
+                self.message_user(request, f"Another person is already called {obj.display_name!r} "
+                                  f"({same.count()}): check it is not the same person (merge them if so).",
+                                  messages.WARNING)  # fmt: skip
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         sample = (
             FaceImage.objects.filter(status=Status.ENROLLED)

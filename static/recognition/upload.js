@@ -22,9 +22,12 @@
     paths.value = JSON.stringify(relative);
     if (!files.length) { summary.textContent = ""; return; }
     const nested = relative.some((p) => p.split("/").length > 2);
+    // Names as they will be stored (recognition.uploads.clean_person_name): underscores as spaces, whitespace
+    // collapsed, at most 200 characters; folders that become one name are one person.
+    const storedName = (raw) => raw.replace(/_/g, " ").split(/\s+/).filter(Boolean).join(" ").slice(0, 200);
     const people = new Set(relative.map((p) => {
       const parts = p.split("/");
-      return nested ? (parts.length > 2 ? parts[parts.length - 2] : null) : parts[0];
+      return nested ? (parts.length > 2 ? storedName(parts[parts.length - 2]) : null) : storedName(parts[0]);
     }).filter(Boolean));
     const names = Array.from(people).slice(0, 12).join(", ") + (people.size > 12 ? ", …" : "");
     summary.textContent = files.length + " files, " + people.size + " people: " + names;

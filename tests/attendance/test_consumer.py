@@ -81,3 +81,28 @@ def test_members_and_anonymous_users_are_refused(people, who, code) -> None:
     closed, groups = asyncio.run(run())
     assert closed["type"] == "websocket.close" and closed["code"] == code
     assert not groups.get(GROUP)  # never joined the feed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_operator_limited_to_a_group_gets_only_its_members_events(people) -> None:
+    from attendance.models import AttendanceGroup
+
+    group = AttendanceGroup.objects.create(name="Alice's team")
+    group.members.add(people["alice"])
+    group.supervisors.add(people["operator"])
+
+    async def run():
+        socket = WebsocketCommunicator(as_user(people["operator"]), "/ws/attendance/")
+        connected, _ = await socket.connect()
+        assert connected
+        await database_sync_to_async(record)(people["bob"], 0)
+        bob_quiet = await socket.receive_nothing(timeout=0.5)
+        await database_sync_to_async(record)(people["alice"], 0)
+        message = await socket.receive_json_from(timeout=5)
+        await socket.disconnect()
+        await close_thread_connections()
+        return bob_quiet, message
+
+    bob_quiet, message = asyncio.run(run())
+    assert bob_quiet
+    assert message["event"]["person_id"] == people["alice"].pk

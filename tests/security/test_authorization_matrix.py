@@ -176,6 +176,17 @@ RULES: dict[str, Rule] = {
     "attendance:history": Rule({"GET": MEMBERS_ONLY}, hidden_from_other=True),
     "attendance:export": Rule({"GET": MEMBERS_ONLY}, hidden_from_other=True),
     "attendance:evidence": Rule({"GET": (LOGIN, 200, 404, 200, 200)}, kwargs=event),
+    "attendance:report": Rule({"GET": MEMBERS_ONLY}, hidden_from_other=True, why="a member's report is their own"),
+    "attendance:report-csv": Rule({"GET": MEMBERS_ONLY}, hidden_from_other=True),
+    "attendance:groups": Rule({"GET": (LOGIN, 404, 404, 200, 200)}, why="operators' list of their groups"),
+    "attendance:emotions": Rule({"GET": (LOGIN, 404, 404, 200, 200)}, why="members' emotions are off by default"),
+    "attendance:board": Rule({"GET": (LOGIN, 404, 404, 200, 200)}, why="the operators' dashboard fragment"),
+    "attendance:report-xlsx": Rule({"GET": MEMBERS_ONLY}, hidden_from_other=True),
+    "attendance:corrections": Rule(
+        {"GET": MEMBERS_ONLY, "POST": (LOGIN, 302, 404, 302, 302)},
+        data=lambda w: {"action": "void", "event": w.event.pk, "person": w.person.pk, "reason": "not her"},
+        hidden_from_other=True, why="A asks about her event, B may not; operators apply it",
+    ),  # fmt: skip
     # the REST API
     "v1:api-token": Rule({"GET": same(405), "POST": same(400)}, why="public: a password gets a token"),
     "v1:api-root": Rule({"GET": API_MEMBERS}),
@@ -215,6 +226,8 @@ RULES: dict[str, Rule] = {
     "v1:webhook-delivery-list": Rule({"GET": API_STAFF}),
     "v1:webhook-delivery-detail": Rule({"GET": API_STAFF}, kwargs=delivery),
     "v1:webhook-delivery-resend": Rule({"POST": (*API_STAFF_WRITE, 202)}, kwargs=delivery),
+    "v1:attendance-report-list": Rule({"GET": API_MEMBERS}, hidden_from_other=True),
+    "v1:attendance-report-days": Rule({"GET": API_MEMBERS}, hidden_from_other=True),
     "api-schema": Rule({"GET": same(200)}, why="the API's description is public; it holds no data"),
     "api-docs": Rule({"GET": same(200)}),
     "api-redoc": Rule({"GET": same(200)}),
