@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import close_old_connections, connection
 from django.utils import timezone
@@ -139,9 +140,11 @@ class CameraReader(threading.Thread):
 class CameraWorker:
     """Claims cameras, keeps their leases, and runs one CameraReader per camera held."""
 
-    def __init__(self, options: WorkerOptions, worker_id: str | None = None) -> None:
+    def __init__(self, options: WorkerOptions, worker_id: str | None = None, heartbeat: Path | None = None) -> None:
+        """`heartbeat`: a file touched after every round of leases, for a container's health check."""
         self.options = options
         self.worker_id = worker_id or default_worker_id()
+        self.heartbeat = heartbeat
         self.readers: dict[int, CameraReader] = {}
 
     def run(self, stop: threading.Event) -> None:
@@ -150,6 +153,8 @@ class CameraWorker:
         try:
             while not stop.is_set():
                 self.tick()
+                if self.heartbeat is not None:
+                    self.heartbeat.touch()
                 stop.wait(self.options.lease_s / 3)
         finally:
             self.shutdown()

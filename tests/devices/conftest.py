@@ -73,7 +73,8 @@ class WorkerProcesses:
         log = (self.tmp_path / f"worker-{worker_id}.log").open("w")
         process = subprocess.Popen(
             [sys.executable, "manage.py", "run_cameras", "--worker-id", worker_id, "--lease", str(lease_s),
-             "--max-cameras", str(max_cameras), "--max-fps", str(max_fps)],
+             "--max-cameras", str(max_cameras), "--max-fps", str(max_fps),
+             "--heartbeat", str(self.tmp_path / f"worker-{worker_id}.alive")],
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
             env=service_env(DATABASE_URL=test_database_url(), CAMERA_READ_TIMEOUT_S="4",
                             CAMERA_RECONNECT_MAX_S="2", **env),

@@ -50,13 +50,19 @@ def test_a_person_in_the_stream_is_checked_in_at_the_cameras_place_and_a_server_
 def test_two_workers_share_cameras_and_never_read_one_at_once(rtsp_server, camera_workers) -> None:
     hall = Location.objects.create(name="Hall")
     cams = [camera("Left", rtsp_server.url("cam1"), hall), camera("Right", rtsp_server.url("cam2"), hall)]
-    camera_workers.start("a", max_cameras=1, max_fps=4)
+    first = camera_workers.start("a", max_cameras=1, max_fps=4)
     camera_workers.start("b", max_cameras=1, max_fps=4)
     wait_until(lambda: all(fresh(c).status == Status.ONLINE for c in cams), 40,
                lambda: camera_workers.log("a") + camera_workers.log("b"))  # fmt: skip
     assert {fresh(c).lease_owner for c in cams} == {"a", "b"}  # one camera each
     assert_one_reader_at_a_time(rtsp_server.log())
     assert [line for line in rtsp_server.log() if line.startswith("open")].count("open cam1") == 1
+    assert (camera_workers.tmp_path / "worker-a.alive").exists()  # the container health check's heartbeat
+
+    mine = next(c for c in cams if c.lease_owner == "a")
+    first.terminate()  # a clean stop hands the camera back at once and says it is offline
+    assert first.wait(timeout=20) == 0
+    assert fresh(mine).lease_owner == "" and mine.status == Status.OFFLINE
 
 
 def test_a_dead_workers_cameras_are_taken_over_within_the_lease(rtsp_server, camera_workers) -> None:

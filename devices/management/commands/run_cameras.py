@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -19,14 +20,15 @@ class Command(BaseCommand):
         parser.add_argument("--lease", type=float, help="lease seconds (default CAMERA_LEASE_S)")
         parser.add_argument("--max-cameras", type=int, help="cameras this worker reads at most (CAMERA_WORKER_MAX)")
         parser.add_argument("--max-fps", type=float, help="frames processed per camera per second (CAMERA_MAX_FPS)")
+        parser.add_argument("--heartbeat", type=Path, help="a file touched every lease round (health checks)")
 
     def handle(self, *args, worker_id: str | None, lease: float | None, max_cameras: int | None,
-               max_fps: float | None, **options) -> None:  # fmt: skip
+               max_fps: float | None, heartbeat: Path | None, **options) -> None:  # fmt: skip
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         worker = CameraWorker(WorkerOptions.from_settings(lease_s=lease, max_cameras=max_cameras, max_fps=max_fps),
-                              worker_id=worker_id)  # fmt: skip
+                              worker_id=worker_id, heartbeat=heartbeat)  # fmt: skip
         self.stdout.write(f"camera worker {worker.worker_id} started")
         worker.run(stop)
         self.stdout.write(f"camera worker {worker.worker_id} stopped; its cameras are free")
