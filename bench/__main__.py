@@ -1,4 +1,4 @@
-"""Benchmarks, measured side by side on this machine: python -m bench {all,live,enroll,search,ws,accuracy,embed} ...
+"""Benchmarks, measured side by side on this machine: python -m bench {all,live,...,embed,cameras} ...
 
     python -m bench all --json OUT.json       every part, each in a process of its own, one table and one JSON
     python -m bench live --help               one part (its own options; see each part's --help)
@@ -30,6 +30,7 @@ PARTS = {
     "accuracy": ("bench.accuracy", "detection, verification and identification accuracy on the shared data"),
     "identity": ("bench.identity", "the right name on the right face: live vs naive against a truth file"),
     "embed": ("bench.embed", "ms per face of the pack's embedder with and without flip test-time augmentation"),
+    "cameras": ("bench.cameras", "N RTSP cameras through one camera worker: streams kept at >= 10 fps, p95, CPU"),
 }
 # What `all` passes to each part (quick enough for one sitting on 2 cores).
 ALL_ARGS = {

@@ -70,6 +70,7 @@ class CameraReader(threading.Thread):
         self.stopping = threading.Event()
         self.latencies_ms: list[float] = []  # frame decoded -> results, the latest few hundred (bench)
         self.processed = 0
+        self.stream: FrameSource | None = None  # the open stream, for its decoded and dropped counts
 
     def renewed(self, at: float) -> None:
         """The lease was renewed by a request sent at monotonic time `at`."""
@@ -115,7 +116,9 @@ class CameraReader(threading.Thread):
         interval = 1.0 / self.options.max_fps if self.options.max_fps > 0 else 0.0
         window_start, window_frames, reported = time.monotonic(), 0, 0.0
         services.report_status(self.device_id, Status.ONLINE, error="", last_frame_at=timezone.now())
+        self.stream = source
         while self.holds_lease():
+            started = time.monotonic()
             frame = source.latest()
             close_old_connections()
             live.process(frame.image)
@@ -128,8 +131,8 @@ class CameraReader(threading.Thread):
                 fps = window_frames / max(now - window_start, 1e-6)
                 services.report_status(self.device_id, Status.ONLINE, fps=fps, last_frame_at=timezone.now())
                 window_start, window_frames, reported = now, 0, now
-            if interval:
-                self.stopping.wait(max(0.0, interval - (time.monotonic() - now)))
+            if interval:  # paced from the frame's start, so processing time is not added to the interval
+                self.stopping.wait(max(0.0, interval - (time.monotonic() - started)))
 
     def _lost(self, reason: str, wait_s: float) -> None:
         log.warning("camera %s (%s): %s; retrying in %.0f s", self.device_id, self.device_name, reason, wait_s)
