@@ -102,11 +102,11 @@ class CameraReader(threading.Thread):
                 backoff = min(backoff * 2, self.options.reconnect_max_s)
                 continue
             log.info("camera %s (%s) opened", self.device_id, self.device_name)
+            backoff = 1.0  # it opened: the next loss starts the backoff again
             try:
                 self._read(source, live)
-                backoff = 1.0  # it ran: a later loss starts the backoff again
             except StreamLost as exc:
-                self._lost(str(exc), 1.0)
+                self._lost(str(exc), backoff)
             finally:
                 source.close()
         if not self.stopping.is_set():
@@ -175,6 +175,8 @@ class CameraWorker:
                 log.info("camera %s: lease lost (disabled, or taken over); stopping", pk)
                 reader.stopping.set()
                 del self.readers[pk]
+                if Device.objects.filter(pk=pk, enabled=False).exists():  # taken over: the new reader reports
+                    services.report_status(pk, Status.OFFLINE, fps=0.0)
         sent = time.monotonic()
         for device in services.claim_cameras(self.worker_id, lease_s=self.options.lease_s,
                                              limit=self.options.max_cameras):  # fmt: skip

@@ -90,3 +90,12 @@ def assert_one_reader_at_a_time(log: list[str]) -> None:
         if verb in ("open", "close"):
             open_now[mount] = open_now.get(mount, 0) + (1 if verb == "open" else -1)
             assert open_now[mount] <= 1, f"two readers of {mount} at once: {log}"
+
+
+def test_disabling_a_camera_stops_its_reader(rtsp_server, camera_workers) -> None:
+    cam = camera("Side", rtsp_server.url("cam1"), Location.objects.create(name="Yard"))
+    camera_workers.start("w", lease_s=3, max_fps=4)
+    wait_until(lambda: fresh(cam).status == Status.ONLINE, 30, lambda: camera_workers.log("w"))
+    Device.objects.filter(pk=cam.pk).update(enabled=False)
+    wait_until(lambda: fresh(cam).status == Status.OFFLINE, 10, lambda: camera_workers.log("w"))
+    wait_until(lambda: rtsp_server.log().count("close cam1") == 1, 10, rtsp_server.log)
