@@ -9,6 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from devices import services
+from facesite import ratelimit
+from facesite.auth_backends import client_ip
 
 TEN_YEARS_S = 10 * 365 * 24 * 3600  # the credential lasts until revoked; the cookie must not end it first
 
@@ -23,6 +25,10 @@ def kiosk_page(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["POST"])
 def kiosk_pair(request: HttpRequest) -> HttpResponse:
+    # Codes are ~40 bits and live 15 minutes; a per-address limit keeps guessing hopeless.
+    if not ratelimit.allow(f"kiosk-pair:{client_ip(request)}", settings.KIOSK_PAIR_ATTEMPTS_PER_HOUR, 3600):
+        context = {"error": "Too many pairing attempts from this address; try again in an hour."}
+        return render(request, "devices/pair.html", context, status=429)
     paired = services.pair(request.POST.get("code", ""))
     if paired is None:
         context = {"code": request.POST.get("code", ""),

@@ -6,14 +6,23 @@ SHA-256 hashes, a camera's stream password encrypted with a key derived from SEC
 
 from __future__ import annotations
 
+import zoneinfo
+
+from django.core.exceptions import ValidationError
 from django.db import models
+
+
+def validate_time_zone(name: str) -> None:
+    if name and name not in zoneinfo.available_timezones():
+        raise ValidationError(f"{name!r} is not an IANA time zone name (e.g. Europe/Paris)")
 
 
 class Location(models.Model):
     name = models.CharField(max_length=120, unique=True)
     time_zone = models.CharField(
-        max_length=64, blank=True, help_text="IANA name (e.g. Europe/Paris); empty: the site's TIME_ZONE"
-    )
+        max_length=64, blank=True, validators=[validate_time_zone],
+        help_text="IANA name (e.g. Europe/Paris); empty: the site's TIME_ZONE",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["name"]

@@ -445,6 +445,7 @@ SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.AllowAn
 # up to CAMERA_RECONNECT_MAX_S seconds; a read that waits CAMERA_READ_TIMEOUT_S counts as lost.
 DEVICE_PAIRING_TTL_S = env.int("DEVICE_PAIRING_TTL_S", default=15 * 60)
 KIOSK_COOKIE = env("KIOSK_COOKIE", default="facesite_kiosk")
+KIOSK_PAIR_ATTEMPTS_PER_HOUR = env.int("KIOSK_PAIR_ATTEMPTS_PER_HOUR", default=20)  # per address
 CAMERA_LEASE_S = env.float("CAMERA_LEASE_S", default=30.0)
 CAMERA_WORKER_MAX = env.int("CAMERA_WORKER_MAX", default=8)
 CAMERA_MAX_FPS = env.float("CAMERA_MAX_FPS", default=10.0)

@@ -168,3 +168,19 @@ def test_stream_secrets_helpers() -> None:
     assert secrets.split_password("rtsp://cam/x") == ("rtsp://cam/x", "")
     assert secrets.join_password("rtsp://cam/x", "") == "rtsp://cam/x"
     assert secrets.redact("could not open rtsp://admin:hunter2@cam/x") == "could not open rtsp://admin:***@cam/x"
+
+
+def test_a_location_needs_a_real_time_zone(staff_api) -> None:
+    assert staff_api.post("/api/v1/locations/", {"name": "Paris office", "time_zone": "Europe/Paris"},
+                          format="json").status_code == 201  # fmt: skip
+    reply = staff_api.post("/api/v1/locations/", {"name": "Atlantis", "time_zone": "Ocean/Atlantis"}, format="json")
+    assert reply.status_code == 400 and "time_zone" in reply.content.decode()
+
+
+def test_guessing_pairing_codes_is_limited(db, client, settings) -> None:
+    settings.KIOSK_PAIR_ATTEMPTS_PER_HOUR = 3
+    from django.core.cache import cache
+
+    cache.clear()
+    codes = [client.post("/kiosk/pair/", {"code": f"GUESS00{k}"}).status_code for k in range(5)]
+    assert codes == [400, 400, 400, 429, 429]
