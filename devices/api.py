@@ -12,6 +12,7 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import DjangoModelPermissions, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -105,12 +106,17 @@ class StaffPermissions(DjangoModelPermissions):
     create=extend_schema(summary="Add a location", responses={201: LocationSerializer, **ERRORS}),
     update=extend_schema(summary="Change a location", responses={200: LocationSerializer, **ERRORS}),
     partial_update=extend_schema(summary="Change a location", responses={200: LocationSerializer, **ERRORS}),
-    destroy=extend_schema(summary="Remove a location without devices", responses={204: None, **ERRORS}),
+    destroy=extend_schema(summary="Remove a location (400 while it has devices)", responses={204: None, **ERRORS}),
 )  # fmt: skip
 class LocationViewSet(viewsets.ModelViewSet):
     queryset = Location.objects.all()
     serializer_class = LocationSerializer
     permission_classes = [IsAdminUser, StaffPermissions]
+
+    def perform_destroy(self, instance: Location) -> None:
+        if instance.devices.exists():
+            raise ValidationError({"location": ["it still has devices; move or remove them first"]})
+        instance.delete()
 
 
 @extend_schema_view(

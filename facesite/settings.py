@@ -451,3 +451,5 @@ CAMERA_WORKER_MAX = env.int("CAMERA_WORKER_MAX", default=8)
 CAMERA_MAX_FPS = env.float("CAMERA_MAX_FPS", default=10.0)
 CAMERA_RECONNECT_MAX_S = env.float("CAMERA_RECONNECT_MAX_S", default=30.0)
 CAMERA_READ_TIMEOUT_S = env.float("CAMERA_READ_TIMEOUT_S", default=10.0)
+# A device's kind and an attendance event's kind are both "kind": name the device's enum in the API schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["DeviceKindEnum"] = "devices.models.Kind"
