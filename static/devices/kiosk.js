@@ -12,7 +12,7 @@
   const UNKNOWN_AFTER_MS = 1500;  // a face nobody is named for this long is "not recognised"
   const KIND_WORDS = { check_in: "checked in", check_out: "checked out", seen: "seen" };
   let socket = null, frameId = 0, inFlight = null, lastSent = 0, retryMs = 1000;
-  let tracks = [], shown = [], holdUntil = 0, unknownSince = null;
+  let tracks = [], shown = [], holdUntil = 0, unknownSince = null, replies = 0;
 
   function show(text, style, hold) {
     messageEl.textContent = text;  // textContent: names are never parsed as HTML
@@ -79,6 +79,7 @@
 
   function onReply(reply) {
     if (reply.type !== "frame") return;
+    replies += 1;
     if (reply.frame_id === inFlight) inFlight = null;
     tracks = reply.tracks || [];
     for (const c of reply.checkins || []) {
@@ -104,6 +105,6 @@
     if (!document.fullscreenElement && document.documentElement.requestFullscreen) document.documentElement.requestFullscreen().catch(() => {});
     if (navigator.wakeLock) navigator.wakeLock.request("screen").catch(() => {});
   });
-  window.faceKiosk = { tracks: () => tracks, shown: () => shown.map((s) => s.text) };  // for tests
+  window.faceKiosk = { tracks: () => tracks, shown: () => shown.map((s) => s.text), replies: () => replies };  // tests
   start();
 })();
