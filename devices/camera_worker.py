@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from devices import services
@@ -155,9 +155,14 @@ class CameraWorker:
                  self.options.lease_s)  # fmt: skip
         try:
             while not stop.is_set():
-                self.tick()
-                if self.heartbeat is not None:
-                    self.heartbeat.touch()
+                try:
+                    self.tick()
+                except DatabaseError:  # the database away for a while: readers stop by their own clock
+                    log.exception("camera worker %s: could not renew or claim leases; retrying", self.worker_id)
+                    connection.close()
+                else:
+                    if self.heartbeat is not None:
+                        self.heartbeat.touch()
                 stop.wait(self.options.lease_s / 3)
         finally:
             self.shutdown()
