@@ -4,8 +4,9 @@ LiveStream of its own, and records the people it confirms at the camera, through
 Several workers (on one machine or many, against one Postgres) share the cameras: each camera is leased by one
 worker at a time (services.claim_cameras: a conditional UPDATE on the database's clock) and the lease is renewed
 every third of CAMERA_LEASE_S. A worker that cannot renew in time stops reading by its own clock before the
-lease can lapse in the database, so two workers never read one camera at once; a dead worker's cameras are
-claimed by another once its leases lapse. A lost stream is reopened after 1, 2, 4 ... CAMERA_RECONNECT_MAX_S.
+lease can lapse in the database (it never waits for a frame past that moment), so two workers never process
+one camera's frames at once; a dead worker's cameras are claimed by another once its leases lapse. A lost
+stream is reopened after 1, 2, 4 ... CAMERA_RECONNECT_MAX_S.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from devices import services
-from devices.frame_source import FrameSource, StreamLost
+from devices.frame_source import FrameSource, NoFrameYet, StreamLost
 from devices.models import Device, Status
 
 log = logging.getLogger("devices.cameras")
@@ -71,6 +72,7 @@ class CameraReader(threading.Thread):
         self.latencies_ms: list[float] = []  # frame decoded -> results, the latest few hundred (bench)
         self.processed = 0
         self.stream: FrameSource | None = None  # the open stream, for its decoded and dropped counts
+        self.stopped_at: float | None = None  # monotonic time it stopped reading
 
     def renewed(self, at: float) -> None:
         """The lease was renewed by a request sent at monotonic time `at`."""
@@ -109,6 +111,7 @@ class CameraReader(threading.Thread):
                 self._lost(str(exc), backoff)
             finally:
                 source.close()
+        self.stopped_at = time.monotonic()
         if not self.stopping.is_set():
             log.warning("camera %s: lease not renewed in time; stopped reading", self.device_id)
 
@@ -117,9 +120,20 @@ class CameraReader(threading.Thread):
         window_start, window_frames, reported = time.monotonic(), 0, 0.0
         services.report_status(self.device_id, Status.ONLINE, error="", last_frame_at=timezone.now())
         self.stream = source
+        last_frame = time.monotonic()
         while self.holds_lease():
             started = time.monotonic()
-            frame = source.latest()
+            # Wait no longer than the lease is known to be held: a frame is never processed after it may lapse.
+            wait = min(self.held_until, last_frame + self.options.read_timeout_s) - started
+            try:
+                frame = source.latest(max(0.0, wait))
+            except NoFrameYet:
+                if time.monotonic() - last_frame >= self.options.read_timeout_s:
+                    raise StreamLost(f"no frame for {self.options.read_timeout_s:.0f} s") from None
+                continue  # the lease deadline came first: the loop checks it (a renewal may have moved it)
+            last_frame = time.monotonic()
+            if not self.holds_lease():
+                return
             close_old_connections()
             live.process(frame.image)
             now = time.monotonic()

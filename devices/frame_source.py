@@ -25,6 +25,10 @@ class StreamLost(Exception):
     """The stream could not be opened, or stopped giving frames."""
 
 
+class NoFrameYet(StreamLost):
+    """No new frame within the time asked for; the stream itself has reported no error."""
+
+
 @dataclass
 class Frame:
     image: np.ndarray
@@ -93,7 +97,7 @@ class FrameSource:
             while self._error is None and (self._frame is None or self._frame.number <= self._taken):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise StreamLost(f"no frame for {self.read_timeout_s:.0f} s")
+                    raise NoFrameYet(f"no frame for {self.read_timeout_s:.0f} s")
                 self._ready.wait(left)
             if self._frame is not None and self._frame.number > self._taken:
                 self._taken = self._frame.number

@@ -34,3 +34,22 @@ def test_a_database_error_is_survived_and_the_heartbeat_resumes(tmp_path, monkey
     stop.set()
     thread.join(timeout=10)
     assert len(calls) >= 3 and heartbeat.exists()  # it kept going after two failed rounds
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reader_whose_lease_is_not_renewed_stops_before_it_can_lapse(faces_data) -> None:
+    """A stalled worker (alive, but its renewals not getting through) must stop processing by its own clock,
+    before another worker may claim the camera."""
+    from devices.models import Device, Kind, Location
+    from tests.devices.conftest import HAMILTON_CLIP
+
+    cam = Device.objects.create(name="File cam", location=Location.objects.create(name="Lab"), kind=Kind.CAMERA,
+                                stream_url=str(faces_data / HAMILTON_CLIP))  # fmt: skip
+    options = WorkerOptions(lease_s=3.0, max_cameras=1, max_fps=10, reconnect_max_s=1, read_timeout_s=5)
+    reader = camera_worker.CameraReader(cam, options, "stalled")
+    reader.renewed(time.monotonic())  # the one renewal it gets: held until now + 0.8 x 3 s
+    reader.start()
+    reader.join(timeout=20)
+    assert not reader.is_alive()
+    assert reader.processed > 0  # it did read until then
+    assert reader.stopped_at <= reader.held_until + 0.5  # at most the frame in hand finished after the deadline
