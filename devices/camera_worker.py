@@ -199,7 +199,13 @@ class CameraWorker:
         sent = time.monotonic()
         for device in services.claim_cameras(self.worker_id, lease_s=self.options.lease_s,
                                              limit=self.options.max_cameras):  # fmt: skip
-            if device.pk not in self.readers:
+            current = self.readers.get(device.pk)
+            if current is not None and (current.url, current.source) != (services.reader_url(device),
+                                                                           device.attendance_source):
+                log.info("camera %s: stream URL or direction changed; reopening", device.pk)
+                current.stopping.set()  # the next round starts a reader with the new settings
+                del self.readers[device.pk]
+            elif current is None:
                 reader = CameraReader(device, self.options, self.worker_id)
                 reader.renewed(sent)
                 self.readers[device.pk] = reader

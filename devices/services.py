@@ -101,6 +101,8 @@ def claim_cameras(worker_id: str, *, lease_s: float, limit: int) -> list[Device]
     workers racing for a camera exactly one gets it."""
     held = list(Device.objects.filter(kind=Kind.CAMERA, enabled=True, lease_owner=worker_id,
                                       lease_expires_at__gt=Now()).values_list("pk", flat=True))  # fmt: skip
+    # Renewed now: a reader started on a lease already held counts its time from now, so must the database.
+    held = sorted(renew_leases(worker_id, held, lease_s=lease_s))
     free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=Now())
     candidates = (
         Device.objects.filter(free, kind=Kind.CAMERA, enabled=True).exclude(stream_url="")

@@ -92,10 +92,13 @@ def assert_one_reader_at_a_time(log: list[str]) -> None:
             assert open_now[mount] <= 1, f"two readers of {mount} at once: {log}"
 
 
-def test_disabling_a_camera_stops_its_reader(rtsp_server, camera_workers) -> None:
+def test_a_changed_url_is_reopened_and_disabling_a_camera_stops_its_reader(rtsp_server, camera_workers) -> None:
     cam = camera("Side", rtsp_server.url("cam1"), Location.objects.create(name="Yard"))
     camera_workers.start("w", lease_s=3, max_fps=4)
     wait_until(lambda: fresh(cam).status == Status.ONLINE, 30, lambda: camera_workers.log("w"))
+    Device.objects.filter(pk=cam.pk).update(stream_url=rtsp_server.url("cam2"))  # edited in the admin
+    wait_until(lambda: "open cam2" in rtsp_server.log() and "close cam1" in rtsp_server.log(), 15,
+               lambda: camera_workers.log("w"))  # fmt: skip
     Device.objects.filter(pk=cam.pk).update(enabled=False)
     wait_until(lambda: fresh(cam).status == Status.OFFLINE, 10, lambda: camera_workers.log("w"))
-    wait_until(lambda: rtsp_server.log().count("close cam1") == 1, 10, rtsp_server.log)
+    wait_until(lambda: rtsp_server.log().count("close cam2") == 1, 10, rtsp_server.log)

@@ -193,3 +193,23 @@ def test_guessing_pairing_codes_is_limited(db, client, settings) -> None:
     finally:
         cache.clear()  # the count would carry over to later tests of this process
     assert codes == [400, 400, 400, 429, 429]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_camera_leases_one_worker_at_a_time_and_taken_over_after_expiry() -> None:
+    from django.db.models.functions import Now
+
+    hall = Location.objects.create(name="Lease hall")
+    cams = [Device.objects.create(name=f"c{k}", location=hall, kind=Kind.CAMERA, stream_url=f"rtsp://h/{k}")
+            for k in range(3)]  # fmt: skip
+    Device.objects.create(name="no url", location=hall, kind=Kind.CAMERA)  # nothing to read: never claimed
+    a = services.claim_cameras("a", lease_s=30, limit=2)
+    b = services.claim_cameras("b", lease_s=30, limit=2)
+    assert len(a) == 2 and [d.pk for d in b] == [cams[2].pk]  # the one left, never one of a's
+    assert services.claim_cameras("c", lease_s=30, limit=5) == []
+    assert {d.pk for d in services.claim_cameras("a", lease_s=30, limit=2)} == {d.pk for d in a}  # a keeps its own
+    Device.objects.filter(lease_owner="a").update(lease_expires_at=Now())  # a died: its leases lapse
+    assert {d.pk for d in services.claim_cameras("c", lease_s=30, limit=5)} == {d.pk for d in a}
+    assert services.renew_leases("a", [d.pk for d in a], lease_s=30) == set()  # a, back, has lost them
+    services.release_leases("c", [d.pk for d in a])
+    assert not Device.objects.filter(lease_owner="c").exists()
