@@ -4,6 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# A real RTSP server for the camera tests (gst-rtsp-server, run by Debian's /usr/bin/python3).
+RTSP_TEST_PACKAGES := gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+	gstreamer1.0-plugins-ugly gstreamer1.0-libav
+
 .PHONY: run test install install-test models lint clean-venv
 
 run: install models
@@ -11,7 +15,7 @@ run: install models
 	$(PY) -m facesite.local.run
 
 test: install-test models
-	scripts/install-system-packages redis-server=redis-server chromium=chromium mosquitto=mosquitto
+	scripts/install-system-packages redis-server=redis-server chromium=chromium mosquitto=mosquitto $(RTSP_TEST_PACKAGES)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)

@@ -21,11 +21,11 @@ from attendance.models import (
 
 @admin.register(AttendanceEvent)
 class AttendanceEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "day", "who", "kind", "source", "score", "margin", "emotion", "crop"]
-    list_filter = ["kind", "source", "day"]
+    list_display = ["at", "day", "who", "kind", "source", "device", "score", "margin", "emotion", "crop"]
+    list_filter = ["kind", "source", "device__location", "device", "day"]
     search_fields = ["person__display_name", "anonymous_key", "stream"]
     date_hierarchy = "at"
-    list_select_related = ["person"]
+    list_select_related = ["person", "device__location"]
     readonly_fields = [f.name for f in AttendanceEvent._meta.fields if f.name != "evidence"] + ["crop"]
     exclude = ["evidence"]
 

@@ -38,7 +38,7 @@ class AttendanceEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AttendanceEvent
         fields = ["id", "person", "person_name", "anonymous_key", "at", "day", "local_time", "source", "kind",
-                  "score", "margin", "emotion", "stream", "evidence_url"]  # fmt: skip
+                  "score", "margin", "emotion", "stream", "device", "evidence_url"]  # fmt: skip
         read_only_fields = fields
 
     def get_person_name(self, event: AttendanceEvent) -> str:

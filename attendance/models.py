@@ -56,6 +56,10 @@ class AttendanceEvent(models.Model):
         upload_to=evidence_path, max_length=200, blank=True, help_text="small face crop"
     )
     stream = models.CharField(max_length=200, blank=True, help_text="stream/track the sighting came from")
+    device = models.ForeignKey(
+        "devices.Device", null=True, blank=True, on_delete=models.SET_NULL, related_name="attendance_events",
+        help_text="the kiosk or camera (and so the place); empty for the API, a browser page or the CLI",
+    )  # fmt: skip
     anonymised_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -80,8 +80,10 @@ def record_presence(
     stream: str,
     emotion: str = "",
     at: datetime | None = None,
+    device_id: int | None = None,
 ) -> AttendanceEvent | None:
     """Record that a recognised person was seen; None when the sighting falls inside the source's cooldown.
+    `device_id`: the kiosk or camera it was seen at (its place), None for sightings without one (API, page).
 
     The person's row is locked while deciding, so two streams seeing the same person at once cannot both make
     the day's check-in. Operators' live pages get the new event once the transaction commits.
@@ -102,7 +104,7 @@ def record_presence(
             return None
         event = AttendanceEvent(
             person=person, at=at, day=day, source=source, kind=kind, score=float(score), margin=float(margin),
-            emotion=(emotion or "")[:16], stream=(stream or "")[:200],
+            emotion=(emotion or "")[:16], stream=(stream or "")[:200], device_id=device_id,
         )  # fmt: skip
         crop = evidence_jpeg(frame_bgr, box, settings.ATTENDANCE_EVIDENCE_PX) if _keeps_evidence() else None
         if crop is not None:
@@ -135,6 +137,7 @@ def event_payload(event: AttendanceEvent, summary: rules.DaySummary | None = Non
         "source": event.source, "kind": event.kind, "score": round(event.score, 4),
         "margin": round(event.margin, 4),
         "emotion": event.emotion, "stream": event.stream, "evidence_url": evidence_url,
+        "device_id": event.device_id,
     }  # fmt: skip
     if summary is not None:
         payload["summary"] = summary_payload(summary)

@@ -32,6 +32,7 @@ PARTS = {
     "embed": ("bench.embed", "ms per face of the pack's embedder with and without flip test-time augmentation"),
     "liveness": ("bench.liveness", "liveness challenge: genuine head turns passed, photo/slideshow attacks accepted"),
     "reports": ("bench.reports", "seconds for a month's attendance report of 1,000 people (statuses on read)"),
+    "cameras": ("bench.cameras", "N RTSP cameras through one camera worker: streams kept at >= 10 fps, p95, CPU"),
 }
 # What `all` passes to each part (quick enough for one sitting on 2 cores).
 ALL_ARGS = {

@@ -14,6 +14,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
 
 from attendance import api as attendance_api
+from devices import api as devices_api
 from integrations import api as integrations_api
 from recognition.api import urls as recognition_api
 
@@ -38,6 +39,7 @@ router = Router()
 recognition_api.register(router)  # persons, enrollments
 attendance_api.register(router)  # /api/v1/attendance/: events, summaries/, export/ (CSV)
 integrations_api.register(router)  # /api/v1/webhooks/, /api/v1/webhook-deliveries/
+devices_api.register(router)  # /api/v1/locations/, /api/v1/devices/ (pairing/, revoke/)
 
 
 def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from attendance.consumers import AttendanceConsumer
+from devices.kiosk_consumer import KioskConsumer
 from facesite.consumers import HealthConsumer
 from recognition.consumers import LiveConsumer
 
@@ -10,4 +11,5 @@ websocket_urlpatterns = [
     path("ws/health/", HealthConsumer.as_asgi()),
     path("ws/live/", LiveConsumer.as_asgi()),
     path("ws/attendance/", AttendanceConsumer.as_asgi()),
+    path("ws/kiosk/", KioskConsumer.as_asgi()),
 ]

@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "accounts",
     "recognition",
     "attendance",
+    "devices",
 ]
 
 MIDDLEWARE = [
@@ -447,7 +448,7 @@ REST_FRAMEWORK.update(
 # The OpenAPI schema and its docs pages are public on purpose: they describe the API and hold no data.
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.AllowAny"]
 
-# === Integrations: outgoing events as signed webhooks and MQTT messages (integrations/) =========================
+# === Integrations: outgoing events as signed webhooks and MQTT messages (integrations/) ==================
 # Block owned by the integrations work; appended, the settings above are unchanged. integrations/conf.py reads them.
 INSTALLED_APPS += ["integrations"]
 # The site's address as receivers reach it: links in payloads (an event's face crop, behind authentication).
@@ -479,3 +480,21 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# === Places and devices: kiosks and IP cameras (devices/) =====================================================
+# Block owned by the devices work; appended, the settings above are unchanged. A kiosk pairs with a one-time code
+# valid DEVICE_PAIRING_TTL_S and then carries its credential in the KIOSK_COOKIE cookie. The camera worker
+# (`manage.py run_cameras`) leases up to CAMERA_WORKER_MAX cameras for CAMERA_LEASE_S at a time (renewed every
+# third of it; a dead worker's cameras are taken over when it lapses), processes at most CAMERA_MAX_FPS frames a
+# second per camera (newer frames replace older, never queue), and reconnects a lost stream after 1, 2, 4 ...
+# up to CAMERA_RECONNECT_MAX_S seconds; a read that waits CAMERA_READ_TIMEOUT_S counts as lost.
+DEVICE_PAIRING_TTL_S = env.int("DEVICE_PAIRING_TTL_S", default=15 * 60)
+KIOSK_COOKIE = env("KIOSK_COOKIE", default="facesite_kiosk")
+KIOSK_PAIR_ATTEMPTS_PER_HOUR = env.int("KIOSK_PAIR_ATTEMPTS_PER_HOUR", default=20)  # per address
+CAMERA_LEASE_S = env.float("CAMERA_LEASE_S", default=30.0)
+CAMERA_WORKER_MAX = env.int("CAMERA_WORKER_MAX", default=8)
+CAMERA_MAX_FPS = env.float("CAMERA_MAX_FPS", default=10.0)
+CAMERA_RECONNECT_MAX_S = env.float("CAMERA_RECONNECT_MAX_S", default=30.0)
+CAMERA_READ_TIMEOUT_S = env.float("CAMERA_READ_TIMEOUT_S", default=10.0)
+# A device's kind and an attendance event's kind are both "kind": name the device's enum in the API schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["DeviceKindEnum"] = "devices.models.Kind"

@@ -28,6 +28,14 @@ def on_device_status_changed(
     dispatch.publish(events.device_status(device, online=online, at=at, reason=reason))
 
 
+def on_device_status(sender, device: Any, previous: str, status: str, **kwargs) -> None:
+    """The devices app's own status signal (online / offline / error): told only when a device comes up or goes
+    away, not when it moves from offline to error."""
+    online, was_online = status == "online", previous == "online"
+    if online != was_online:
+        on_device_status_changed(sender, device, online=online, reason="" if online else (device.last_error or status))
+
+
 def on_unknown_face_seen(
     sender, device: Any, seen_s: float, first_seen_at: datetime | None = None, track: str = "",
     nearest_score: float | None = None, **kwargs,

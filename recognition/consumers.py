@@ -105,7 +105,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await self.close(code=result["code"], reason=result["error"][:120])
                 return
             await self.send(text_data=json.dumps({
-                "type": "frame", "frame_id": frame_id, "tracks": result["tracks"], "seen": result["seen"],
+                "type": "frame", "frame_id": frame_id, **result,  # tracks, seen (and a subclass's own keys)
                 "ms": round((time.perf_counter() - started) * 1000, 1), "dropped": self.dropped,
             }))  # fmt: skip
 

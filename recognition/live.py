@@ -65,10 +65,11 @@ class LiveStream:
     """A LiveSession over the active pack's analyzer and gallery; confirmed people become presence events."""
 
     def __init__(self, *, source: str | None, stream_id: str, options: LiveOptions | None = None,
-                 only_person: int | None = None) -> None:  # fmt: skip
+                 only_person: int | None = None, device_id: int | None = None) -> None:  # fmt: skip
         """`source` is the attendance source confirmed people are recorded at; None records nothing. With
         `only_person` (a member looking at themselves) other people's names are hidden and only that person's
-        presence is recorded."""
+        presence is recorded. `device_id` (a kiosk or camera, opaque here: recognition does not know devices)
+        is passed on to attendance with each presence."""
         from recognition import inference
 
         pack = inference.active_pack().name
@@ -83,6 +84,8 @@ class LiveStream:
         )
         self.only_person = only_person
         self.seen: dict[int, str] = {}  # person id -> name, everyone recognised during this stream
+        self.device_id = device_id
+        self.recorded: list = []  # attendance events recorded since the caller last took them (kiosk feedback)
 
     def process(self, frame_bgr: np.ndarray) -> list[TrackResult]:
         results = self.session.process(frame_bgr)
@@ -101,10 +104,14 @@ class LiveStream:
         from attendance.services import record_presence
 
         try:
-            record_presence(
+            event = record_presence(
                 person_id=match.person_id, source=self.source, score=match.score, margin=match.margin,
                 frame_bgr=frame, box=detection.box, stream=f"{self.stream_id}/track-{track_id}", emotion=emotion,
+                device_id=self.device_id,
             )  # fmt: skip
+            if event is not None:
+                self.recorded.append(event)
+                del self.recorded[:-20]  # a caller that never takes them keeps only the latest
         except Exception:  # attendance must never stop recognition
             log.exception("could not record the presence of person %s", match.person_id)
 

@@ -4,7 +4,8 @@
 
 Starts the embedded PostgreSQL (unless DATABASE_URL is set) and Redis (unless REDIS_URL is set), applies
 migrations, creates the first admin account, then runs a Celery worker (with beat, for the scheduled retention
-purges) and daphne until interrupted.
+purges), one camera worker (`manage.py run_cameras`: the IP cameras registered in the admin) and daphne until
+interrupted.
 """
 
 from __future__ import annotations
@@ -92,6 +93,10 @@ def main() -> int:
              "--hostname", "worker@%h", "--beat"],  # --beat: the retention purges (CELERY_BEAT_SCHEDULE)
             env=env, start_new_session=True,
         )  # fmt: skip
+        # One camera worker; more (here or on other machines) share the cameras through leases in the database.
+        children["cameras"] = subprocess.Popen(
+            [python, "manage.py", "run_cameras"], cwd=settings.BASE_DIR, env=env, start_new_session=True,
+        )  # fmt: skip
         children["web"] = subprocess.Popen(
             [python, "-m", "daphne", "-b", settings.BIND_ADDRESS, "-p", str(settings.PORT),
              "facesite.asgi:application"],
@@ -121,7 +126,7 @@ def main() -> int:
 
 
 def _stop_children(children: dict[str, subprocess.Popen]) -> None:
-    for name in ("web", "worker"):  # stop taking requests first, then let the worker finish its task
+    for name in ("web", "cameras", "worker"):  # stop taking requests first, then let the worker finish its task
         child = children.get(name)
         if child is not None and child.poll() is None:
             child.send_signal(signal.SIGTERM)

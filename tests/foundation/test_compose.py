@@ -11,7 +11,7 @@ from django.core.management import get_commands
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_TEXT = (REPO / "docker-compose.yml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
-APP_SERVICES = ["web", "worker", "worker-gpu"]
+APP_SERVICES = ["web", "worker", "worker-gpu", "cameras"]
 # Variables that the container images themselves read (Postgres image), not the project.
 IMAGE_VARIABLES = {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"}
 PROCESS_VARIABLES = {"DJANGO_SETTINGS_MODULE"}  # read by Django and Celery themselves
@@ -24,7 +24,7 @@ def settings_variables() -> set[str]:
 
 
 def test_services_are_the_ones_the_design_names() -> None:
-    assert set(COMPOSE["services"]) == {"db", "redis", "web", "worker", "worker-gpu"}
+    assert set(COMPOSE["services"]) == {"db", "redis", "web", "worker", "worker-gpu", "cameras"}
     assert "pgvector" in COMPOSE["services"]["db"]["image"]
     for name, service in COMPOSE["services"].items():
         assert "healthcheck" in service, f"{name} has no health check"

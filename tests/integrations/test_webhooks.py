@@ -271,3 +271,27 @@ def test_old_finished_deliveries_are_purged_pending_ones_kept(ada, receiver, set
     Delivery.objects.update(updated_at=timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS + 1))
     assert purge_old_deliveries.delay().get() == 1
     assert list(Delivery.objects.values_list("event_type", flat=True)) == ["device.offline"]
+
+
+@pytest.mark.django_db
+def test_a_real_devices_status_change_is_delivered_once_per_coming_and_going(
+    receiver, django_capture_on_commit_callbacks
+) -> None:
+    """The devices app's report_status (what the camera worker and the kiosk socket call) reaches a webhook:
+    online, then offline with the error; offline -> error is no second "offline"."""
+    from devices.models import Device, Location, Status
+    from devices.services import report_status
+
+    receiver.start()
+    subscribe(receiver.url, EventType.DEVICE_ONLINE, EventType.DEVICE_OFFLINE)
+    camera = Device.objects.create(name="Gate camera", location=Location.objects.create(name="Gate"), kind="camera")
+    with django_capture_on_commit_callbacks(execute=True):
+        report_status(camera.pk, Status.ONLINE, fps=10.0)
+    with django_capture_on_commit_callbacks(execute=True):
+        report_status(camera.pk, Status.OFFLINE, error="stream lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        report_status(camera.pk, Status.ERROR, error="stream lost again")
+    bodies = [a["body"] for a in receiver.accepted]
+    assert [b["type"] for b in bodies] == ["device.online", "device.offline"]
+    assert bodies[1]["device"]["name"] == "Gate camera" and bodies[1]["location"]["name"] == "Gate"
+    assert bodies[1]["data"]["reason"] == "stream lost"

@@ -113,6 +113,17 @@ def delivery(w: World) -> dict:
     row = Delivery.objects.create(subscription=hook, event_id="00000000-0000-0000-0000-000000000001",
                                   event_type="device.online", payload={}, status="failed")  # fmt: skip
     return {"pk": row.pk}
+def kiosk(w: World) -> dict:
+    from devices.models import Device, Location
+
+    place = Location.objects.get_or_create(name="Matrix hall")[0]
+    return {"pk": Device.objects.get_or_create(name="Matrix kiosk", location=place, kind="kiosk")[0].pk}
+
+
+def empty_location(w: World) -> dict:
+    from devices.models import Location
+
+    return {"pk": Location.objects.get_or_create(name="Matrix annex")[0].pk}
 
 
 def not_an_image() -> SimpleUploadedFile:
@@ -228,6 +239,15 @@ RULES: dict[str, Rule] = {
     "v1:webhook-delivery-resend": Rule({"POST": (*API_STAFF_WRITE, 202)}, kwargs=delivery),
     "v1:attendance-report-list": Rule({"GET": API_MEMBERS}, hidden_from_other=True),
     "v1:attendance-report-days": Rule({"GET": API_MEMBERS}, hidden_from_other=True),
+    # places and devices: staff with the model permissions (the admin's); a kiosk is a device, not a person
+    "v1:location-list": Rule({"GET": API_STAFF, "POST": (*API_STAFF_WRITE, 201)}, data={"name": "Annex"}),
+    "v1:location-detail": Rule({"GET": API_STAFF, "DELETE": (*API_STAFF_WRITE, 204)}, kwargs=empty_location),
+    "v1:device-list": Rule({"GET": API_STAFF, "POST": (*API_STAFF_WRITE, 400)}, why="empty form: 400 for staff"),
+    "v1:device-detail": Rule({"GET": API_STAFF, "DELETE": (*API_STAFF_WRITE, 204)}, kwargs=kiosk),
+    "v1:device-pairing": Rule({"POST": (*API_STAFF_WRITE, 201)}, kwargs=kiosk),
+    "v1:device-revoke": Rule({"POST": (*API_STAFF_WRITE, 200)}, kwargs=kiosk),
+    "kiosk": Rule({"GET": same(200)}, why="public: without a kiosk credential it is the pairing form"),
+    "kiosk-pair": Rule({"GET": same(405), "POST": same(400)}, why="public: only a valid pairing code pairs"),
     "api-schema": Rule({"GET": same(200)}, why="the API's description is public; it holds no data"),
     "api-docs": Rule({"GET": same(200)}),
     "api-redoc": Rule({"GET": same(200)}),
@@ -257,6 +277,7 @@ WS_RULES: dict[str, tuple] = {
         "open",
     ),  # members see only themselves (LiveStream only_person)
     "ws/attendance/": (4401, 4403, 4403, "open", "open"),
+    "ws/kiosk/": same(4401),  # a kiosk device's credential, never a person's session
 }
 
 
