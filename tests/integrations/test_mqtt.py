@@ -116,11 +116,14 @@ def test_mqtt_is_off_without_a_url(settings) -> None:
 
 
 def test_an_attendance_event_at_a_device_goes_to_that_devices_topic(ada, django_capture_on_commit_callbacks) -> None:
-    """Once attendance events name their device (the devices work adds it), the topic and payload carry it."""
+    """An event recorded at a device: the topic and the payload name the device and its location."""
+    from devices.models import Device, Location
+
+    camera = Device.objects.create(name="Entrance cam", location=Location.objects.create(name="Main building"),
+                                   kind="camera")  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         event = record_presence(person_id=ada.pk, source="camera", score=0.5, margin=0.1, frame_bgr=frame(),
-                                box=BOX, stream="s")  # fmt: skip
-    event.device = device("Entrance cam", "Main building")
+                                box=BOX, stream="s", device_id=camera.pk)  # fmt: skip
     [message] = mqtt.messages_for(events.attendance_created(event), "site")
     body = json.loads(message.payload)
     assert message.topic == "site/main-building/entrance-cam/attendance"
