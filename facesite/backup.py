@@ -110,6 +110,30 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
         raise BackupError(f"{what} failed: {detail[-1] if detail else f'exit code {result.returncode}'}")
 
 
+def _restore_list(dump: Path, env: dict[str, str], database: dict) -> Path | None:
+    """A pg_restore list without the dump's extensions when the database has them already. The platform's role
+    is no superuser (facesite.local.postgres): it cannot drop or create an extension such as vector, which the
+    cluster's superuser installs; --clean would try to drop it. None: restore everything (a superuser's)."""
+    with _connect(database) as conn:
+        present = {row[0] for row in conn.execute("SELECT extname FROM pg_extension")}
+    result = subprocess.run([pg_tool("pg_restore"), "--list", str(dump)], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        return None
+    kept, skipped = [], False
+    for line in result.stdout.splitlines():
+        words = line.split()
+        # "3; 3079 16385 EXTENSION - vector" / "4152; 0 0 COMMENT - EXTENSION vector"
+        if " EXTENSION " in f" {line} " and words and words[-1] in present:
+            skipped = True
+            continue
+        kept.append(line)
+    if not skipped:
+        return None
+    listing = dump.with_suffix(".list")
+    listing.write_text("\n".join(kept) + "\n")
+    return listing
+
+
 def _connect(database: dict):
     import psycopg
 
@@ -354,6 +378,9 @@ def restore_backup(
                "--single-transaction", *args, "--dbname", database["NAME"]]  # fmt: skip
         if tables:
             cmd += ["--clean", "--if-exists"]
+        listing = _restore_list(dump, env, database)
+        if listing is not None:
+            cmd += ["--use-list", str(listing)]
         _run([*cmd, str(dump)], env, "pg_restore")
         reapplied, erased_restored = Reapplied(), ()
         try:
