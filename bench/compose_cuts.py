@@ -117,7 +117,8 @@ def plan_shots(portraits: list[Portrait], shots: int, seed: int) -> list[Shot]:
     return plan
 
 
-def _crop(image: np.ndarray, box: tuple[float, float, float, float], scale: float) -> np.ndarray:
+def face_crop(image: np.ndarray, box: tuple[float, float, float, float], scale: float = CROP_SCALE) -> np.ndarray:
+    """A square crop `scale` times the face box around its centre (edges replicated where it leaves the photo)."""
     x1, y1, x2, y2 = box
     cx, cy, side = (x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1) * scale
     h, w = image.shape[:2]
@@ -152,7 +153,7 @@ def render(plan: list[Shot], video_path: Path, truth_path: Path, seed: int) -> i
             for portrait, slot in shot.faces:
                 if portrait.path not in photos:
                     photos[portrait.path] = decode_image(portrait.path)
-                crop = _crop(photos[portrait.path], portrait.box, CROP_SCALE)
+                crop = face_crop(photos[portrait.path], portrait.box)
                 size0 = rng.uniform(150, 175) if len(shot.faces) == 2 else rng.uniform(160, 220)
                 moves.append((portrait, crop, slot, size0, rng.uniform(-0.08, 0.08),
                               rng.uniform(-14, 14), rng.uniform(-10, 10)))  # fmt: skip

@@ -98,14 +98,14 @@ def turns_video(cast, turns: int = 6, *, size: tuple[int, int] = (1280, 720), fa
     large still background, every TURN_FRAMES frames, with a little drift. The face is a small part of the
     frame, so the change hardly moves the whole picture (the whole-frame cut test does not fire): what must
     notice it is the check of the face under its track. Returns the frames and, per frame, whose face it is."""
-    from bench.compose_cuts import CROP_SCALE, _crop
+    from bench.compose_cuts import face_crop
 
     width, height = size
     rng = np.random.default_rng(3)
     background = cv2.GaussianBlur(
         cv2.resize(rng.integers(30, 110, (height // 6, width // 6, 3), dtype=np.uint8), size), (0, 0), 2
     )
-    crops = {pid: _crop(decode_image(p.path), p.box, CROP_SCALE) for pid, (_, _, p) in cast.items()}
+    crops = {pid: face_crop(decode_image(p.path), p.box) for pid, (_, _, p) in cast.items()}
     order = [1 + (k % 2) for k in range(turns)]
     frames, who = [], []
     for person_id in order:
