@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recognition.engine.live import LiveOptions, LiveSession, Match, TrackResult
+from recognition.engine.live import LiveOptions, LiveSession, Match, Matcher, TrackResult
 from recognition.engine.types import Detection
 
 log = logging.getLogger("recognition.live")
 
-HIDDEN = "someone else"  # what a member sees instead of another person's name
 POLICY_REFRESH_S = 30.0  # a threshold changed by calibration reaches running streams within this time
 
 
@@ -51,6 +50,19 @@ class GalleryMatcher:
         ]
 
 
+@dataclass(frozen=True)
+class OwnFaceOnly:
+    """A member's own page: only the member is ever named; every other face is "unknown" with no score, whether
+    or not it is enrolled (an answer that differed would tell the member who else is enrolled)."""
+
+    gallery: Matcher
+    person_id: int
+
+    def __call__(self, embeddings: np.ndarray) -> list[Match]:
+        nobody = Match(person_id=None, name="unknown", score=0.0)
+        return [m if m.person_id == self.person_id else nobody for m in self.gallery(embeddings)]
+
+
 def live_options() -> LiveOptions:
     from django.conf import settings
 
@@ -67,37 +79,27 @@ class LiveStream:
     def __init__(self, *, source: str | None, stream_id: str, options: LiveOptions | None = None,
                  only_person: int | None = None, device_id: int | None = None) -> None:  # fmt: skip
         """`source` is the attendance source confirmed people are recorded at; None records nothing. With
-        `only_person` (a member looking at themselves) other people's names are hidden and only that person's
-        presence is recorded. `device_id` (a kiosk or camera, opaque here: recognition does not know devices)
-        is passed on to attendance with each presence."""
+        `only_person` (a member looking at themselves) only that person is ever named or recorded (OwnFaceOnly).
+        `device_id` (a kiosk or camera, opaque here: recognition does not know devices) is passed on to
+        attendance with each presence."""
         from recognition import inference
 
         pack = inference.active_pack().name
         analyzer = inference.face_analyzer(pack, video=True)
         self.source = source
         self.stream_id = stream_id
-        self.session = LiveSession(
-            analyzer,
-            GalleryMatcher(pack=pack, model_name=analyzer.embedder.name),
-            options or live_options(),
-            on_confirmed=self._confirmed,
-        )
-        self.only_person = only_person
+        matcher: Matcher = GalleryMatcher(pack=pack, model_name=analyzer.embedder.name)
+        if only_person is not None:
+            matcher = OwnFaceOnly(matcher, only_person)
+        self.session = LiveSession(analyzer, matcher, options or live_options(), on_confirmed=self._confirmed)
         self.seen: dict[int, str] = {}  # person id -> name, everyone recognised during this stream
         self.device_id = device_id
         self.recorded: list = []  # attendance events recorded since the caller last took them (kiosk feedback)
 
     def process(self, frame_bgr: np.ndarray) -> list[TrackResult]:
-        results = self.session.process(frame_bgr)
-        if self.only_person is not None:
-            for result in results:
-                if result.person_id is not None and result.person_id != self.only_person:
-                    result.name, result.person_id = HIDDEN, None
-        return results
+        return self.session.process(frame_bgr)
 
     def _confirmed(self, track_id: int, match: Match, detection: Detection, frame: np.ndarray, emotion: str) -> None:
-        if self.only_person is not None and match.person_id != self.only_person:
-            return
         self.seen[match.person_id] = match.name
         if self.source is None:
             return
@@ -119,24 +121,14 @@ class LiveStream:
 def open_stream(*, stream_id: str, operator: bool, own_person: int | None) -> LiveStream:
     """A kiosk's stream (operators: everyone named, presence recorded from the kiosk) or a member's own page.
 
-    On a member's page only the member is named; every other face is "unknown" with no score, whether or not it
-    is enrolled (an answer that differed would tell the member who else is enrolled). A member's camera can be
-    anywhere, so their page records no attendance unless LIVE_MEMBER_ATTENDANCE allows it."""
+    On a member's page only the member is named (OwnFaceOnly). A member's camera can be anywhere, so their page
+    records no attendance unless LIVE_MEMBER_ATTENDANCE allows it."""
     from django.conf import settings
 
     if operator:
         return LiveStream(source="kiosk", stream_id=stream_id)
-    own = own_person or 0
     source = "page" if settings.LIVE_MEMBER_ATTENDANCE else None  # None: seen on the page, nothing recorded
-    stream = LiveStream(source=source, stream_id=stream_id, only_person=own)
-    gallery = stream.session.matcher
-    nobody = Match(person_id=None, name="unknown", score=0.0, margin=0.0)
-
-    def own_face_only(embeddings: np.ndarray) -> list[Match]:
-        return [match if match.known and match.person_id == own else nobody for match in gallery(embeddings)]
-
-    stream.session.matcher = own_face_only
-    return stream
+    return LiveStream(source=source, stream_id=stream_id, only_person=own_person or 0)
 
 
 def analyse_jpeg(stream: LiveStream, jpeg: bytes) -> dict:
