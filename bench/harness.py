@@ -178,6 +178,27 @@ def read_frames(path: Path, size: tuple[int, int] | None = None, limit: int = 10
     return frames
 
 
+def in_memory_matcher(vectors, person_ids, names: dict[int, str], pack: str):
+    """A LiveSession matcher over an in-memory gallery, with the product's decision code (pooling, threshold,
+    margin, one identity per frame) and the pack's shipped policy."""
+    import numpy as np
+
+    from recognition.engine.live import Match
+    from recognition.services.matching import DEFAULT_POLICIES, InMemoryGallery, MatchPolicy, match_faces
+
+    gallery = InMemoryGallery(np.array(vectors), list(person_ids))
+    policy = MatchPolicy(**DEFAULT_POLICIES[pack])
+
+    def matcher(embeddings):
+        return [
+            Match(d.person_id, names[d.person_id] if d.known else "unknown", d.score, d.margin,
+                  candidate_id=d.candidate_id, threshold=policy.threshold)  # fmt: skip
+            for d in match_faces(list(embeddings), gallery.search, policy)
+        ]
+
+    return matcher
+
+
 def frames_digest(frames) -> str:
     digest = hashlib.sha256()
     for frame in frames:

@@ -41,6 +41,7 @@ import numpy as np
 from bench.harness import (
     BenchSetupError,
     LoadMonitor,
+    in_memory_matcher,
     machine,
     median,
     pack_models,
@@ -193,8 +194,6 @@ def score(shown_per_frame: list[list[Shown]], truth: dict[int, list[TruthRow]], 
 def gallery_matcher(analyzer, gallery_dir: Path, pack: str) -> tuple[Callable, dict]:
     """An in-memory gallery of DIR's people, matched with the product's decision code and the pack's policy."""
     from recognition.engine.imageio import InvalidImage, decode_image
-    from recognition.engine.live import Match
-    from recognition.services.matching import DEFAULT_POLICIES, InMemoryGallery, MatchPolicy, match_faces
 
     vectors, ids, names = [], [], {}
     folders = sorted(p for p in Path(gallery_dir).iterdir() if p.is_dir())
@@ -212,18 +211,7 @@ def gallery_matcher(analyzer, gallery_dir: Path, pack: str) -> tuple[Callable, d
                 ids.append(person_id)
     if not vectors:
         raise BenchSetupError(f"no face could be enrolled from {gallery_dir} (expected person_name/image files)")
-    gallery = InMemoryGallery(np.array(vectors), ids)
-    policy = MatchPolicy(**DEFAULT_POLICIES[pack])
-
-    def matcher(embeddings: np.ndarray) -> list[Match]:
-        decisions = match_faces(list(embeddings), gallery.search, policy)
-        return [
-            Match(d.person_id, names[d.person_id] if d.known else UNKNOWN, d.score, d.margin,
-                  candidate_id=d.candidate_id, threshold=policy.threshold)  # fmt: skip
-            for d in decisions
-        ]
-
-    return matcher, {"people": len(folders), "embeddings": len(vectors)}
+    return in_memory_matcher(vectors, ids, names, pack), {"people": len(folders), "embeddings": len(vectors)}
 
 
 class LivePipeline:

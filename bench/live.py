@@ -47,6 +47,7 @@ from bench.harness import (
     BenchSetupError,
     LoadMonitor,
     frames_digest,
+    in_memory_matcher,
     load1,
     machine,
     median,
@@ -81,11 +82,8 @@ def build_analyzer(pack: str, factory, tight_crops: str):
 
 
 def cast_matcher(analyzer, pack: str) -> Callable:
-    """An in-memory gallery of the Hamilton clip's two performers, matched with the product's decision code
-    (pooling, threshold, margin, one identity per frame) and the pack's shipped policy."""
+    """An in-memory gallery of the Hamilton clip's two performers (see harness.in_memory_matcher)."""
     from recognition.engine.imageio import decode_image
-    from recognition.engine.live import Match
-    from recognition.services.matching import DEFAULT_POLICIES, InMemoryGallery, MatchPolicy, match_faces
 
     vectors, ids, names = [], [], {}
     for person_id, folder in CAST.items():
@@ -98,17 +96,7 @@ def cast_matcher(analyzer, pack: str) -> Callable:
             if faces:
                 vectors.append(faces[0].embedding)
                 ids.append(person_id)
-    gallery = InMemoryGallery(np.array(vectors), ids)
-    policy = MatchPolicy(**DEFAULT_POLICIES[pack])
-
-    def matcher(embeddings: np.ndarray) -> list[Match]:
-        decisions = match_faces(list(embeddings), gallery.search, policy)
-        return [
-            Match(d.person_id, names.get(d.person_id, "unknown"), d.score, d.margin, d.candidate_id, policy.threshold)
-            for d in decisions
-        ]
-
-    return matcher
+    return in_memory_matcher(vectors, ids, names, pack)
 
 
 # ---- peers: each turns a frame into boxes ------------------------------------------------------------------
