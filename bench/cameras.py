@@ -145,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with bench_database(BENCH_DB):
             enroll_cast()
+            from django.conf import settings
+
+            from recognition.inference import use_intra_op_threads
+
+            use_intra_op_threads(settings.CAMERA_ORT_INTRA_OP_THREADS)  # as run_cameras does
             for n in levels:
                 rows.append(run_level(n, port, args))
                 if args.stop_below and rows[-1]["fps_min"] < TARGET_FPS:

@@ -496,5 +496,8 @@ CAMERA_WORKER_MAX = env.int("CAMERA_WORKER_MAX", default=8)
 CAMERA_MAX_FPS = env.float("CAMERA_MAX_FPS", default=10.0)
 CAMERA_RECONNECT_MAX_S = env.float("CAMERA_RECONNECT_MAX_S", default=30.0)
 CAMERA_READ_TIMEOUT_S = env.float("CAMERA_READ_TIMEOUT_S", default=10.0)
+# The camera worker runs one inference thread per camera; each ONNX call then runs on its caller's thread (0:
+# onnxruntime's pool of one thread per core in every call, which contends when eight cameras call at once).
+CAMERA_ORT_INTRA_OP_THREADS = env.int("CAMERA_ORT_INTRA_OP_THREADS", default=1)
 # A device's kind and an attendance event's kind are both "kind": name the device's enum in the API schema.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["DeviceKindEnum"] = "devices.models.Kind"

@@ -80,19 +80,35 @@ def model_store() -> ModelStore:
     return ModelStore(settings.MODELS_DIR)
 
 
+_analyzer_lock = threading.Lock()
+_analyzers: dict[tuple[str, bool], object] = {}
+_intra_op_threads: int | None = None  # this process's role overrides ORT_INTRA_OP_THREADS (use_intra_op_threads)
+
+
 @cache
 def session_factory() -> SessionFactory:
+    threads = settings.ORT_INTRA_OP_THREADS if _intra_op_threads is None else _intra_op_threads
     return SessionFactory(
         RuntimeOptions(
-            device=settings.INFERENCE_DEVICE,
-            intra_op_threads=settings.ORT_INTRA_OP_THREADS,
-            allow_spinning=settings.ORT_ALLOW_SPINNING,
+            device=settings.INFERENCE_DEVICE, intra_op_threads=threads, allow_spinning=settings.ORT_ALLOW_SPINNING
         )
     )
 
 
-_analyzer_lock = threading.Lock()
-_analyzers: dict[tuple[str, bool], object] = {}
+def use_intra_op_threads(threads: int | None) -> None:
+    """Run every ONNX call of this process on `threads` threads (0: onnxruntime's default, one per core; None:
+    back to ORT_INTRA_OP_THREADS).
+
+    For a process whose own threads each run inference at once (the camera worker: one per camera): there the
+    concurrent calls already fill the cores, and sharing each session's intra-op pool between them only adds
+    contention (measured in bench/RESULTS.md, cameras). Models built before are dropped and rebuilt on next use."""
+    global _intra_op_threads
+    with _analyzer_lock:
+        if threads == _intra_op_threads:
+            return
+        _intra_op_threads = threads
+        session_factory.cache_clear()
+        _analyzers.clear()
 
 
 def face_analyzer(pack: str | None = None, *, video: bool = False):
