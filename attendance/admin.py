@@ -16,6 +16,7 @@ from attendance.models import (
     Leave,
     ShiftAssignment,
     ShiftType,
+    UnknownFace,
 )
 
 
@@ -121,6 +122,21 @@ class CorrectionAdmin(admin.ModelAdmin):
 
     list_display = ["person", "kind", "at", "event", "state", "reason", "decided_by"]
     list_filter = ["state", "kind"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(UnknownFace)
+class UnknownFaceAdmin(admin.ModelAdmin):
+    """Faces no one matched, as the streams reported them: read-only (no image is ever kept)."""
+
+    list_display = ["first_seen_at", "seen_s", "source", "device", "nearest_score", "stream"]
+    list_filter = ["day", "source", "device"]
+    date_hierarchy = "first_seen_at"
 
     def has_add_permission(self, request) -> bool:
         return False

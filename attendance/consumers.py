@@ -1,6 +1,7 @@
 """Operators' live attendance feed: every new event, as it is recorded, on /ws/attendance/.
 
-Server -> client only: {"type": "attendance", "event": {...}} (attendance.services.event_payload). Closes with
+Server -> client only: {"type": "attendance", "event": {...}} (attendance.services.event_payload), and
+{"type": "board", "changed": "unknown_face" | "device"} when the dashboard's other tiles change. Closes with
 4401 when not logged in and 4403 for users who are not operators or admins. An operator who supervises groups
 gets only the events of those groups' members. Text messages may only be
 {"type": "ping"}.
@@ -58,3 +59,7 @@ class AttendanceConsumer(AsyncJsonWebsocketConsumer):
             return
         if self.joined:
             await self.send_json({"type": "attendance", "event": message["event"]})
+
+    async def attendance_board(self, message: dict) -> None:
+        if self.joined:
+            await self.send_json({"type": "board", "changed": message["changed"]})

@@ -1,6 +1,7 @@
 """What the home dashboard shows, read for one user: today's board (present now, late, absent so far, not yet
-started, on leave) and the last 14 days as counts for the chart, for the people the user may see; for a member,
-their week, their status today and their correction requests."""
+started, on leave; unknown faces today and devices not online, which are not per person) and the last 14 days
+as counts for the chart, for the people the user may see; for a member, their week, their status today and
+their correction requests."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 
 from attendance import charts, reports
-from attendance.models import Correction, Kind
+from attendance.models import Correction, Kind, UnknownFace
 from attendance.selectors import visible_events, visible_people
 from attendance.shift_rules import Status
+from devices.selectors import DeviceDown, devices_not_online
 
 CHART_DAYS = 14
 NAMES_LISTED = 30
@@ -29,6 +31,8 @@ class Board:
     on_leave: int
     late_count: int
     absent_count: int
+    unknown_faces: int  # faces no one matched that stayed UNKNOWN_FACE_MIN_S in front of a recording stream
+    devices_down: list[DeviceDown]
 
 
 def today_board(user, now: datetime | None = None) -> Board:
@@ -53,6 +57,8 @@ def today_board(user, now: datetime | None = None) -> Board:
         on_leave=sum(1 for r in report.days if r.status.status is Status.ON_LEAVE),
         late_count=len(late),
         absent_count=len(absent),
+        unknown_faces=UnknownFace.objects.filter(day=today).count(),
+        devices_down=devices_not_online(),
     )
 
 

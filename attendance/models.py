@@ -76,6 +76,30 @@ class AttendanceEvent(models.Model):
 
 
 # --- groups, schedules, leave, corrections (issue 17) -------------------------------------------------------
+class UnknownFace(models.Model):
+    """A face no one in the gallery matched that stayed in front of a recording stream (recognition.signals:
+    unknown_face_lingered). No image is kept: when, where, how long, and how close the nearest person came."""
+
+    first_seen_at = models.DateTimeField()
+    day = models.DateField(help_text="local date of first_seen_at in the site's TIME_ZONE")
+    seen_s = models.FloatField(help_text="how long it was in view, as last reported")
+    nearest_score = models.FloatField(null=True, blank=True, help_text="the best gallery score, too low to name")
+    source = models.CharField(max_length=32)
+    stream = models.CharField(max_length=200, help_text="stream/track the face was seen on")
+    device = models.ForeignKey(
+        "devices.Device", null=True, blank=True, on_delete=models.SET_NULL, related_name="unknown_faces"
+    )
+
+    class Meta:
+        ordering = ["-first_seen_at"]
+        # a track's reports share its first sighting: one row per track (a restarted stream reuses track numbers)
+        constraints = [models.UniqueConstraint(fields=["stream", "first_seen_at"], name="unknown_face_one_per_track")]
+        indexes = [models.Index(fields=["day"], name="unknown_face_day")]
+
+    def __str__(self) -> str:
+        return f"unknown face at {self.source} {self.first_seen_at:%Y-%m-%d %H:%M} ({self.seen_s:.0f} s)"
+
+
 class AttendanceGroup(models.Model):
     """A department, class or team. A person may be in several; operators who supervise a group see and manage
     only its members (an operator who supervises none sees everyone, as before groups existed)."""

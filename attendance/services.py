@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from accounts.roles import is_operator
 from attendance import rules
-from attendance.models import AttendanceEvent, Correction, Leave, Source
+from attendance.models import AttendanceEvent, Correction, Leave, Source, UnknownFace
 from attendance.selectors import EventQuery
-from attendance.signals import send_attendance_recorded
+from attendance.signals import send_attendance_recorded, send_unknown_face_recorded
 from audit.models import Action
 from audit.services import Target, record
 from recognition.models import Person
@@ -88,8 +88,7 @@ def record_presence(
     The person's row is locked while deciding, so two streams seeing the same person at once cannot both make
     the day's check-in. Operators' live pages get the new event once the transaction commits.
     """
-    if source not in known_sources():
-        raise ValueError(f"unknown attendance source {source!r}; one of {', '.join(sorted(known_sources()))}")
+    check_source(source)
     at = at or timezone.now()
     if timezone.is_naive(at):
         at = timezone.make_aware(at)
@@ -120,6 +119,36 @@ def record_presence(
         transaction.on_commit(lambda: broadcast(payload))
         transaction.on_commit(lambda: send_attendance_recorded(event))
     return event
+
+
+def check_source(source: str) -> None:
+    """Raises ValueError for a source presence cannot be recorded at."""
+    if source not in known_sources():
+        raise ValueError(f"unknown attendance source {source!r}; one of {', '.join(sorted(known_sources()))}")
+
+
+def record_unknown_face(
+    *, source: str, stream: str, first_seen_at: datetime, seen_s: float, nearest_score: float | None = None,
+    device_id: int | None = None,
+) -> UnknownFace:  # fmt: skip
+    """Record (or, for a later report of the same track, update) a face no one in the gallery matched. Listeners
+    (webhooks, MQTT) are told once the row has committed."""
+    day = rules.local_day(first_seen_at, timezone.get_default_timezone())
+    with transaction.atomic():
+        face, created = UnknownFace.objects.get_or_create(
+            stream=stream[:200], first_seen_at=first_seen_at,
+            defaults={"day": day, "seen_s": seen_s, "nearest_score": nearest_score, "source": source[:32],
+                      "device_id": device_id},
+        )  # fmt: skip
+        if not created and seen_s > face.seen_s:
+            face.seen_s = seen_s
+            if nearest_score is not None:
+                face.nearest_score = max(nearest_score, face.nearest_score or nearest_score)
+            face.save(update_fields=["seen_s", "nearest_score"])
+        transaction.on_commit(lambda: send_unknown_face_recorded(face))
+        if created:
+            transaction.on_commit(lambda: board_changed("unknown_face"))
+    return face
 
 
 def _keeps_evidence() -> bool:
@@ -165,6 +194,19 @@ def broadcast(payload: dict) -> None:
             async_to_sync(layer.group_send)(GROUP, {"type": "attendance.event", "event": payload})
     except Exception:
         log.exception("could not broadcast attendance event %s", payload.get("id"))
+
+
+def board_changed(what: str) -> None:
+    """Tell operators' dashboards that a tile other than attendance changed ("unknown_face", "device")."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    try:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(GROUP, {"type": "attendance.board", "changed": what})
+    except Exception:
+        log.exception("could not tell the dashboards that %s changed", what)
 
 
 # --- erasure and retention ----------------------------------------------------------------------------------

@@ -467,7 +467,10 @@ MQTT_TOPIC_PREFIX = env("MQTT_TOPIC_PREFIX", default="facesite")
 MQTT_TIMEOUT_S = env.float("MQTT_TIMEOUT_S", default=5.0)
 # One name in the API schema for the event types (a subscription's list and a delivery's type share them).
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["WebhookEventTypeEnum"] = "integrations.events.EventType"
-# An unrecognised face this long in front of a device makes an `unknown_face.seen` event (the devices send it).
+# A face the gallery keeps calling unknown in front of a recording stream (kiosk, camera, operator's page) is
+# recorded after UNKNOWN_FACE_MIN_S (the dashboard's "unknown faces today"); at UNKNOWN_FACE_ALERT_S it also
+# makes an `unknown_face.seen` event for webhooks and MQTT (devices only).
+UNKNOWN_FACE_MIN_S = env.float("UNKNOWN_FACE_MIN_S", default=2.0)
 UNKNOWN_FACE_ALERT_S = env.float("UNKNOWN_FACE_ALERT_S", default=10.0)
 CELERY_BEAT_SCHEDULE.update(
     {

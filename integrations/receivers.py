@@ -36,14 +36,13 @@ def on_device_status(sender, device: Any, previous: str, status: str, **kwargs) 
         on_device_status_changed(sender, device, online=online, reason="" if online else (device.last_error or status))
 
 
-def on_unknown_face_seen(
-    sender, device: Any, seen_s: float, first_seen_at: datetime | None = None, track: str = "",
-    nearest_score: float | None = None, **kwargs,
-) -> None:  # fmt: skip
-    if seen_s < integration_settings().unknown_face_alert_s:
-        return  # a passer-by, not someone waiting at the door
-    event = events.unknown_face(device, seen_s=seen_s, first_seen_at=first_seen_at, track=track,
-                                nearest_score=nearest_score)  # fmt: skip
+def on_unknown_face_recorded(sender, face: Any, **kwargs) -> None:
+    """attendance recorded (or lengthened) an unknown face; devices' faces past the alert time become events.
+    A track is reported at UNKNOWN_FACE_MIN_S and again at UNKNOWN_FACE_ALERT_S, so one event per track."""
+    if face.device is None or face.seen_s < integration_settings().unknown_face_alert_s:
+        return  # a browser page, or a passer-by rather than someone waiting at the door
+    event = events.unknown_face(face.device, seen_s=face.seen_s, first_seen_at=face.first_seen_at, track=face.stream,
+                                nearest_score=face.nearest_score)  # fmt: skip
     dispatch.publish(event)
 
 

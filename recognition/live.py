@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
+from django.utils import timezone
 
 from recognition.engine.live import LiveOptions, LiveSession, Match, Matcher, TrackResult
 from recognition.engine.types import Detection
+from recognition.signals import face_confirmed, send_robustly, unknown_face_lingered
 
 log = logging.getLogger("recognition.live")
 
@@ -73,8 +76,18 @@ def live_options() -> LiveOptions:
     )
 
 
+@dataclass
+class _Stranger:
+    """A track the gallery could not name: since when, and the thresholds already reported."""
+
+    first_seen: float  # monotonic
+    first_seen_at: datetime
+    reported: set[float] = field(default_factory=set)
+
+
 class LiveStream:
-    """A LiveSession over the active pack's analyzer and gallery; confirmed people become presence events."""
+    """A LiveSession over the active pack's analyzer and gallery. Confirmed people, and faces that stay unknown,
+    are told to the apps that record them (recognition.signals: face_confirmed, unknown_face_lingered)."""
 
     def __init__(self, *, source: str | None, stream_id: str, options: LiveOptions | None = None,
                  only_person: int | None = None, device_id: int | None = None) -> None:  # fmt: skip
@@ -94,28 +107,50 @@ class LiveStream:
         self.session = LiveSession(analyzer, matcher, options or live_options(), on_confirmed=self._confirmed)
         self.seen: dict[int, str] = {}  # person id -> name, everyone recognised during this stream
         self.device_id = device_id
-        self.recorded: list = []  # attendance events recorded since the caller last took them (kiosk feedback)
+        self.recorded: list = []  # what listeners recorded since the caller last took them (kiosk feedback)
+        self.strangers: dict[int, _Stranger] = {}  # track id -> an unnamed face in front of the stream
 
     def process(self, frame_bgr: np.ndarray) -> list[TrackResult]:
-        return self.session.process(frame_bgr)
+        tracks = self.session.process(frame_bgr)
+        if self.source is not None:
+            self._watch_strangers(tracks)
+        return tracks
 
     def _confirmed(self, track_id: int, match: Match, detection: Detection, frame: np.ndarray, emotion: str) -> None:
         self.seen[match.person_id] = match.name
         if self.source is None:
             return
-        from attendance.services import record_presence
+        # Listeners (attendance) never stop recognition: a failure is logged by send_robustly.
+        self.recorded += send_robustly(
+            face_confirmed, person_id=match.person_id, source=self.source, score=match.score, margin=match.margin,
+            frame_bgr=frame, box=detection.box, stream=f"{self.stream_id}/track-{track_id}", emotion=emotion,
+            device_id=self.device_id,
+        )  # fmt: skip
+        del self.recorded[:-20]  # a caller that never takes them keeps only the latest
 
-        try:
-            event = record_presence(
-                person_id=match.person_id, source=self.source, score=match.score, margin=match.margin,
-                frame_bgr=frame, box=detection.box, stream=f"{self.stream_id}/track-{track_id}", emotion=emotion,
-                device_id=self.device_id,
-            )  # fmt: skip
-            if event is not None:
-                self.recorded.append(event)
-                del self.recorded[:-20]  # a caller that never takes them keeps only the latest
-        except Exception:  # attendance must never stop recognition
-            log.exception("could not record the presence of person %s", match.person_id)
+    def _watch_strangers(self, tracks: list[TrackResult]) -> None:
+        """Tell listeners of faces the gallery keeps answering "unknown" for, once per threshold crossed."""
+        from django.conf import settings
+
+        thresholds = sorted({settings.UNKNOWN_FACE_MIN_S, settings.UNKNOWN_FACE_ALERT_S})
+        now = time.monotonic()
+        names = {t.track_id: t.name for t in tracks}
+        for track_id in list(self.strangers):
+            if names.get(track_id) not in ("unknown", ""):  # gone from view, or named after all ("": re-checking)
+                del self.strangers[track_id]
+        unknown = {t.track_id: t for t in tracks if t.name == "unknown"}
+        for track_id, track in unknown.items():
+            stranger = self.strangers.setdefault(track_id, _Stranger(now, timezone.now()))
+            seen_s = now - stranger.first_seen
+            for threshold in thresholds:
+                if seen_s >= threshold and threshold not in stranger.reported:
+                    stranger.reported.update(t for t in thresholds if t <= seen_s)
+                    send_robustly(
+                        unknown_face_lingered, source=self.source, stream=f"{self.stream_id}/track-{track_id}",
+                        device_id=self.device_id, first_seen_at=stranger.first_seen_at, seen_s=round(seen_s, 1),
+                        nearest_score=track.score or None,
+                    )  # fmt: skip
+                    break
 
 
 def open_stream(*, stream_id: str, operator: bool, own_person: int | None) -> LiveStream:

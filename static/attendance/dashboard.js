@@ -1,6 +1,7 @@
-// Operators' home dashboard: when an attendance event arrives over /ws/attendance/, fetch the board fragment
-// again (statuses are computed on the server) and swap it in. Events within 3 s make one fetch (each fetch
-// recomputes 14 days of statuses, so a busy entrance must not cause one per event).
+// Operators' home dashboard: when an attendance event (or an unknown face, a device going on or off line)
+// arrives over /ws/attendance/, fetch the board fragment again (statuses are computed on the server) and swap it
+// in. Events within 3 s make one fetch (each fetch recomputes 14 days of statuses, so a busy entrance must not
+// cause one per event).
 (function () {
   "use strict";
   const root = document.querySelector(".dashboard[data-socket-path]");
@@ -27,7 +28,7 @@
     socket.onopen = () => { state.textContent = "connected"; retry = 1000; };
     socket.onmessage = (message) => {
       const data = JSON.parse(message.data);
-      if (data.type !== "attendance") return;
+      if (data.type !== "attendance" && data.type !== "board") return;
       if (!pending) pending = setTimeout(refresh, 3000);
     };
     socket.onclose = (closed) => {

@@ -106,3 +106,33 @@ def test_an_operator_limited_to_a_group_gets_only_its_members_events(people) -> 
     bob_quiet, message = asyncio.run(run())
     assert bob_quiet
     assert message["event"]["person_id"] == people["alice"].pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unknown_face_and_a_device_going_offline_tell_the_dashboards_to_refresh(people) -> None:
+    from django.utils import timezone
+
+    from attendance.services import record_unknown_face
+    from devices.models import Device, Kind, Location, Status
+    from devices.services import report_status
+
+    def unknown_then_again_then_device():
+        now = timezone.now()
+        record_unknown_face(source="kiosk", stream="k/track-1", first_seen_at=now, seen_s=2.0)
+        record_unknown_face(source="kiosk", stream="k/track-1", first_seen_at=now, seen_s=10.0)  # the same face
+        door = Device.objects.create(name="Door", kind=Kind.KIOSK, location=Location.objects.create(name="Lobby"))
+        report_status(door.pk, Status.OFFLINE)
+
+    async def run():
+        socket = WebsocketCommunicator(as_user(people["operator"]), "/ws/attendance/")
+        assert (await socket.connect())[0]
+        await database_sync_to_async(unknown_then_again_then_device)()
+        messages = [await socket.receive_json_from(timeout=5), await socket.receive_json_from(timeout=5)]
+        quiet = await socket.receive_nothing(timeout=0.3)
+        await socket.disconnect()
+        await close_thread_connections()
+        return messages, quiet
+
+    messages, quiet = asyncio.run(run())
+    assert messages == [{"type": "board", "changed": "unknown_face"}, {"type": "board", "changed": "device"}]
+    assert quiet  # the same face reported again is not a new unknown face

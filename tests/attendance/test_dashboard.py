@@ -43,6 +43,32 @@ def test_today_board_counts_present_late_and_absent(morning):
     assert days[-2].absent == 2  # yesterday nobody came
 
 
+def test_today_board_counts_unknown_faces_of_today_and_lists_devices_not_online(morning):
+    from attendance.services import record_unknown_face
+    from devices.models import Device, Kind, Location, Status
+
+    now = timezone.now()
+    record_unknown_face(source="kiosk", stream="k/track-1", first_seen_at=now, seen_s=3.0)
+    record_unknown_face(source="kiosk", stream="k/track-1", first_seen_at=now, seen_s=11.0)  # the same face, later
+    record_unknown_face(source="camera", stream="c/track-4", first_seen_at=now - timedelta(minutes=1), seen_s=2.0)
+    record_unknown_face(source="camera", stream="c/track-2", first_seen_at=now - timedelta(days=1), seen_s=2.0)
+    lobby = Location.objects.create(name="Lobby")
+    Device.objects.create(name="Door kiosk", kind=Kind.KIOSK, location=lobby, status=Status.ONLINE)
+    Device.objects.create(name="Gate camera", kind=Kind.CAMERA, location=lobby, status=Status.ERROR)
+    Device.objects.create(name="New kiosk", kind=Kind.KIOSK, location=lobby)  # never paired: never seen
+    Device.objects.create(name="Old camera", kind=Kind.CAMERA, location=lobby, enabled=False, status=Status.OFFLINE)
+
+    board = dashboard.today_board(morning["operator"])
+    assert board.unknown_faces == 2  # two faces today (one reported twice), yesterday's not counted
+    assert sorted((d.name, d.status) for d in board.devices_down) == [("Gate camera", "error"),
+                                                                      ("New kiosk", "never seen")]  # fmt: skip
+    client = Client()
+    client.force_login(morning["operator"])
+    html = client.get("/attendance/board/").content.decode()
+    assert '<span class="figure">2</span> unknown faces today' in html
+    assert 'id="tile-devices"><span class="figure">2</span> devices offline' in html and "Gate camera" in html
+
+
 def test_operator_home_is_the_dashboard_with_a_chart_and_links(morning):
     client = Client()
     client.force_login(morning["operator"])

@@ -9,12 +9,15 @@ import time
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from attendance.services import record_presence
+from attendance.models import UnknownFace
+from attendance.services import record_presence, record_unknown_face
+from devices.models import Device, Kind, Location
 from integrations import signing, webhooks
 from integrations.events import EventType
 from integrations.models import Delivery
-from integrations.signals import device_status_changed, unknown_face_seen
+from integrations.signals import device_status_changed
 from integrations.tasks import requeue_due_deliveries
 from recognition.models import Enrollment, Source
 from recognition.services.enrollment import start_enrollment
@@ -162,16 +165,30 @@ def test_only_subscribed_event_types_are_delivered_device_events_carry_device_an
     assert body["data"]["status"] == "offline" and body["data"]["reason"] == "lease expired"
 
 
-def test_an_unknown_face_is_reported_only_past_the_alert_time(receiver, django_capture_on_commit_callbacks) -> None:
+def test_an_unknown_face_at_a_device_is_reported_once_past_the_alert_time(
+    receiver, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.UNKNOWN_FACE_ALERT_S = 10.0
     receiver.start()
     subscribe(receiver.url, EventType.UNKNOWN_FACE)
+    door = Device.objects.create(name="Front door", kind=Kind.KIOSK, location=Location.objects.create(name="Lobby"))
+    first = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
-        unknown_face_seen.send(sender=object, device=device(), seen_s=3.0, track="t1")
-        unknown_face_seen.send(sender=object, device=device(), seen_s=12.5, track="t2", nearest_score=0.21)
+        record_unknown_face(source="kiosk", stream="k/track-1", first_seen_at=first, seen_s=2.0, device_id=door.pk)
+        record_unknown_face(source="kiosk", stream="k/track-2", first_seen_at=first, seen_s=2.0, device_id=door.pk)
+        # track 1 stays: its second report (the alert time) lengthens the same row and makes the one event
+        record_unknown_face(source="kiosk", stream="k/track-1", first_seen_at=first, seen_s=12.5, device_id=door.pk,
+                            nearest_score=0.21)  # fmt: skip
+        # a browser page has no device: recorded for the dashboard, not told to other systems
+        record_unknown_face(source="page", stream="p/track-1", first_seen_at=first, seen_s=12.5)
 
-    assert [a["body"]["data"]["track"] for a in receiver.accepted] == ["t2"]
-    data = receiver.accepted[0]["body"]["data"]
-    assert data["seen_s"] == 12.5 and data["nearest_score"] == 0.21
+    assert [a["body"]["data"]["track"] for a in receiver.accepted] == ["k/track-1"]
+    body = receiver.accepted[0]["body"]
+    assert body["data"]["seen_s"] == 12.5 and body["data"]["nearest_score"] == 0.21
+    assert body["device"]["name"] == "Front door" and body["location"]["name"] == "Lobby"
+    assert sorted(UnknownFace.objects.values_list("stream", "seen_s")) == [
+        ("k/track-1", 12.5), ("k/track-2", 2.0), ("p/track-1", 12.5)
+    ]  # fmt: skip
 
 
 def test_a_finished_enrollment_batch_is_reported(receiver, django_capture_on_commit_callbacks) -> None:

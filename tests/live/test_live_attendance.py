@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from attendance.models import AttendanceEvent
+from attendance.models import AttendanceEvent, UnknownFace
 from recognition.live import LiveStream
 from tests.live.conftest import HAMILTON, turns_video
 from tests.live.test_live_socket import enroll_cast
@@ -47,3 +47,33 @@ def test_recognize_records_at_the_source_it_is_given(faces_data, hamilton_cast, 
     assert {e.person_id for e in events} == {ids["lin_manuel_miranda"], ids["alex_lacamoire"]}
     assert {e.source for e in events} == {"camera"}
     assert "recorded at source 'camera' for 2 people" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_face_no_one_enrolled_is_recorded_as_unknown_once_per_turn(turn_takers, settings) -> None:
+    settings.UNKNOWN_FACE_MIN_S, settings.UNKNOWN_FACE_ALERT_S = 0.0, 0.05
+    ids = enroll_cast({pid: cast for pid, cast in enroll_turn_takers_input(turn_takers).items() if cast[0] == "obama"})
+    frames, _ = turns_video(turn_takers, turns=4)  # obama, biden, obama, biden
+    stream = LiveStream(source="kiosk", stream_id="kiosk-door")
+    for frame in frames:
+        stream.process(frame)
+    assert set(AttendanceEvent.objects.values_list("person_id", flat=True)) == {ids["obama"]}
+    unknown = list(UnknownFace.objects.order_by("first_seen_at"))
+    assert len(unknown) == 2  # biden's two turns; obama's are named, never "unknown"
+    assert all(u.source == "kiosk" and u.stream.startswith("kiosk-door/track-") and u.device is None for u in unknown)
+    assert all(u.seen_s >= 0.05 for u in unknown)  # each was reported again at the alert time
+    assert all(u.nearest_score is None or u.nearest_score < 0.5 for u in unknown)
+
+
+@pytest.mark.django_db
+def test_a_stream_that_records_nothing_records_no_unknown_faces(turn_takers, settings) -> None:
+    settings.UNKNOWN_FACE_MIN_S = 0.0
+    frames, _ = turns_video(turn_takers, turns=2)
+    stream = LiveStream(source=None, stream_id="member-page")  # nobody enrolled: every face is unknown
+    for frame in frames:
+        stream.process(frame)
+    assert not UnknownFace.objects.exists()
+
+
+def enroll_turn_takers_input(turn_takers):
+    return {pid: (name, vectors) for pid, (name, vectors, _) in turn_takers.items()}

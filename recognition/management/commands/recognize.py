@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from recognition.engine.annotate import draw_tracks
 from recognition.engine.live import TrackResult
+from recognition.signals import check_presence_source
 
 
 @dataclass
@@ -35,8 +36,6 @@ class Command(BaseCommand):
     help = "Recognise faces in a video file or from a local camera; optionally write an annotated video."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        from attendance.services import known_sources
-
         source = parser.add_mutually_exclusive_group(required=True)
         source.add_argument("--video", type=Path, help="a video file")
         source.add_argument("--camera", type=int, help="a local camera index (0 is the first)")
@@ -44,9 +43,10 @@ class Command(BaseCommand):
         parser.add_argument("--jsonl", type=Path,
                             help="write one JSON line per frame here: frame, and per face track_id, box, name, "
                                  "person_id, score, emotion")  # fmt: skip
-        parser.add_argument("--attendance", metavar="SOURCE", choices=sorted(known_sources()),
-                            help="record attendance of the people recognised, at this source "
-                                 f"({', '.join(sorted(known_sources()))}); without it nothing is recorded")  # fmt: skip
+        parser.add_argument("--attendance", metavar="SOURCE",
+                            help="record attendance of the people recognised, at this source (camera, "
+                                 "kiosk, page, api, exit or an ATTENDANCE_EXIT_SOURCES word); without it nothing "
+                                 "is recorded")  # fmt: skip
         parser.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
         parser.add_argument("--no-emotion", action="store_true", help="do not draw emotions")
 
@@ -56,6 +56,11 @@ class Command(BaseCommand):
 
         if video is not None and not video.is_file():
             raise CommandError(f"no such video file: {video}")
+        if attendance is not None:
+            try:
+                check_presence_source(attendance)
+            except ValueError as exc:
+                raise CommandError(f"--attendance: {exc}") from None
         capture = cv2.VideoCapture(str(video) if video is not None else camera)
         if not capture.isOpened():
             raise CommandError(f"cannot open {'video ' + str(video) if video else f'camera {camera}'}")
