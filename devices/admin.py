@@ -31,7 +31,7 @@ class DeviceForm(forms.ModelForm):
 
     class Meta:
         model = Device
-        fields = ["name", "location", "kind", "direction", "enabled", "stream_url"]
+        fields = ["name", "location", "kind", "direction", "enabled", "require_liveness", "stream_url"]
 
     def clean(self) -> dict:
         data = super().clean()

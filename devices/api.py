@@ -37,8 +37,8 @@ class DeviceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Device
-        fields = ["id", "name", "location", "location_name", "kind", "direction", "enabled", "status",
-                  "last_seen", "stream_url", "has_stream_password", "fps", "last_frame_at", "last_error",
+        fields = ["id", "name", "location", "location_name", "kind", "direction", "enabled", "require_liveness",
+                  "status", "last_seen", "stream_url", "has_stream_password", "fps", "last_frame_at", "last_error",
                   "paired", "created_at"]  # fmt: skip
         read_only_fields = fields
 
@@ -61,7 +61,8 @@ class DeviceInputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Device
-        fields = ["name", "location", "kind", "direction", "enabled", "stream_url", "stream_password"]
+        fields = ["name", "location", "kind", "direction", "enabled", "require_liveness", "stream_url",
+                  "stream_password"]
 
     def validate(self, data: dict) -> dict:
         kind = data.get("kind", self.instance.kind if self.instance else None)

@@ -3,7 +3,8 @@
 The kiosk's credential (its cookie) is checked on connect and again every CHECK_EVERY_S, so a revoked or
 disabled kiosk stops within seconds (closed with 4401). Confirmed people are recorded at the kiosk (its
 location, and as check-outs when it is an exit); each frame's answer adds `checkins`, the events just recorded,
-for the kiosk's "Welcome, Ada - checked in 08:57".
+for the kiosk's "Welcome, Ada - checked in 08:57". A kiosk that requires liveness records a person only after
+the head-turn challenge (devices/kiosk_liveness.py); its answers add `liveness`, the challenge's state.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class KioskConsumer(LiveConsumer):
             return
         self.credential, self.device_id, self.checked_at = credential, device.pk, time.monotonic()
         self.source = device.attendance_source
+        self.require_liveness = device.require_liveness
+        self.gate = None
         self.zone = _zone(device.location.time_zone)
         self.operator, self.own_person = True, None
         self.stream = None
@@ -62,8 +65,10 @@ class KioskConsumer(LiveConsumer):
     def _analyse_here(self, jpeg: bytes) -> dict:
         from django.db import close_old_connections
 
+        from devices.kiosk_liveness import LivenessGate
         from devices.services import kiosk_for_credential
-        from recognition.live import LiveStream, analyse_jpeg
+        from recognition.engine.imageio import InvalidImage
+        from recognition.live import LiveStream, analyse_frame, decode_frame
 
         close_old_connections()
         if time.monotonic() - self.checked_at > CHECK_EVERY_S:
@@ -71,8 +76,17 @@ class KioskConsumer(LiveConsumer):
                 return {"error": "this kiosk's credential was revoked", "code": 4401}
             self.checked_at = time.monotonic()
         if self.stream is None:
-            self.stream = LiveStream(source=self.source, stream_id=self.stream_id, device_id=self.device_id)
-        result = analyse_jpeg(self.stream, jpeg)
+            self.stream = LiveStream(source=self.source, stream_id=self.stream_id, device_id=self.device_id,
+                                     hold_confirmations=self.require_liveness)  # fmt: skip
+            self.gate = LivenessGate(self.stream) if self.require_liveness else None
+        try:
+            frame = decode_frame(jpeg)
+        except InvalidImage as exc:
+            return {"error": str(exc), "code": 4415}
+        result = analyse_frame(self.stream, frame)
+        if self.gate is not None:
+            named = {t["person_id"] for t in result["tracks"] if t["person_id"] is not None}
+            result["liveness"] = self.gate.offer(frame, named, time.monotonic()).as_dict()
         events, self.stream.recorded = self.stream.recorded, []
         result["checkins"] = [
             {"person_id": e.person_id, "name": e.person.display_name, "kind": e.kind,

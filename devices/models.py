@@ -58,6 +58,11 @@ class Device(models.Model):
         help_text="an exit's sightings are check-outs; entrances and both-ways devices follow the day's rules",
     )  # fmt: skip
     enabled = models.BooleanField(default=True)
+    require_liveness = models.BooleanField(
+        default=False,
+        help_text="kiosks: a recognised person turns their head as asked (the liveness challenge) before the "
+                  "check-in is recorded, so a photo held to the tablet does not check anyone in",
+    )  # fmt: skip
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNKNOWN)
     last_seen = models.DateTimeField(null=True, blank=True, help_text="last frame or kiosk connection")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -76,6 +76,30 @@ def live_options() -> LiveOptions:
     )
 
 
+@dataclass(frozen=True)
+class Sighting:
+    """A person a stream confirmed, as told to the apps that record presence (recognition.signals)."""
+
+    person_id: int
+    name: str
+    source: str
+    score: float
+    margin: float
+    frame_bgr: np.ndarray
+    box: np.ndarray
+    stream: str
+    emotion: str
+    device_id: int | None
+
+    def as_signal(self) -> dict:
+        """face_confirmed's arguments (the name is for the caller; listeners look people up themselves)."""
+        return {
+            "person_id": self.person_id, "source": self.source, "score": self.score, "margin": self.margin,
+            "frame_bgr": self.frame_bgr, "box": self.box, "stream": self.stream, "emotion": self.emotion,
+            "device_id": self.device_id,
+        }  # fmt: skip
+
+
 @dataclass
 class _Stranger:
     """A track the gallery could not name: since when, and the thresholds already reported."""
@@ -90,11 +114,13 @@ class LiveStream:
     are told to the apps that record them (recognition.signals: face_confirmed, unknown_face_lingered)."""
 
     def __init__(self, *, source: str | None, stream_id: str, options: LiveOptions | None = None,
-                 only_person: int | None = None, device_id: int | None = None) -> None:  # fmt: skip
+                 only_person: int | None = None, device_id: int | None = None,
+                 hold_confirmations: bool = False) -> None:  # fmt: skip
         """`source` is the attendance source confirmed people are recorded at; None records nothing. With
         `only_person` (a member looking at themselves) only that person is ever named or recorded (OwnFaceOnly).
         `device_id` (a kiosk or camera, opaque here: recognition does not know devices) is passed on to
-        attendance with each presence."""
+        attendance with each presence. With `hold_confirmations` a confirmation is kept in `held` until the
+        caller `release`s it (a kiosk that first asks for the liveness challenge)."""
         from recognition import inference
 
         pack = inference.active_pack().name
@@ -109,6 +135,8 @@ class LiveStream:
         self.device_id = device_id
         self.recorded: list = []  # what listeners recorded since the caller last took them (kiosk feedback)
         self.strangers: dict[int, _Stranger] = {}  # track id -> an unnamed face in front of the stream
+        self.hold_confirmations = hold_confirmations
+        self.held: list[Sighting] = []  # confirmations waiting for release (hold_confirmations)
 
     def process(self, frame_bgr: np.ndarray) -> list[TrackResult]:
         tracks = self.session.process(frame_bgr)
@@ -120,13 +148,22 @@ class LiveStream:
         self.seen[match.person_id] = match.name
         if self.source is None:
             return
-        # Listeners (attendance) never stop recognition: a failure is logged by send_robustly.
-        self.recorded += send_robustly(
-            face_confirmed, person_id=match.person_id, source=self.source, score=match.score, margin=match.margin,
+        sighting = Sighting(
+            person_id=match.person_id, name=match.name, source=self.source, score=match.score, margin=match.margin,
             frame_bgr=frame, box=detection.box, stream=f"{self.stream_id}/track-{track_id}", emotion=emotion,
             device_id=self.device_id,
         )  # fmt: skip
-        del self.recorded[:-20]  # a caller that never takes them keeps only the latest
+        if self.hold_confirmations:
+            self.held = [*(h for h in self.held if h.person_id != sighting.person_id), sighting][-5:]
+        else:
+            self.release(sighting)
+
+    def release(self, sighting: Sighting) -> list:
+        """Tell the listeners (attendance) of a confirmed person; what they recorded is added to `recorded` and
+        returned. A listener's failure is logged, never raised: attendance must not stop recognition."""
+        recorded = send_robustly(face_confirmed, **sighting.as_signal())
+        self.recorded = [*self.recorded, *recorded][-20:]  # a caller that never takes them keeps the latest
+        return recorded
 
     def _watch_strangers(self, tracks: list[TrackResult]) -> None:
         """Tell listeners of faces the gallery keeps answering "unknown" for, once per threshold crossed."""
@@ -166,17 +203,30 @@ def open_stream(*, stream_id: str, operator: bool, own_person: int | None) -> Li
     return LiveStream(source=source, stream_id=stream_id, only_person=own_person or 0)
 
 
+def decode_frame(jpeg: bytes) -> np.ndarray:
+    """A live frame's pixels (BGR); raises recognition.engine.imageio.InvalidImage for bytes that do not decode
+    or a frame over LIVE_MAX_FRAME_PIXELS."""
+    from django.conf import settings
+
+    from recognition.engine.imageio import decode_image
+
+    return decode_image(jpeg, max_pixels=settings.LIVE_MAX_FRAME_PIXELS)
+
+
 def analyse_jpeg(stream: LiveStream, jpeg: bytes) -> dict:
     """One JPEG frame through a stream: what the page draws, or {"error", "code": 4415} for bytes that look like
     a JPEG but do not decode (the socket closes with that code)."""
-    from django.conf import settings
-
-    from recognition.engine.imageio import InvalidImage, decode_image
+    from recognition.engine.imageio import InvalidImage
 
     try:
-        frame = decode_image(jpeg, max_pixels=settings.LIVE_MAX_FRAME_PIXELS)
+        frame = decode_frame(jpeg)
     except InvalidImage as exc:
         return {"error": str(exc), "code": 4415}
+    return analyse_frame(stream, frame)
+
+
+def analyse_frame(stream: LiveStream, frame: np.ndarray) -> dict:
+    """One decoded frame through a stream: what the page draws."""
     return {
         "tracks": [track.as_dict() for track in stream.process(frame)],
         "seen": [{"person_id": pid, "name": name} for pid, name in stream.seen.items()],

@@ -1,6 +1,8 @@
 // The kiosk: the tablet's camera -> /ws/kiosk/ (the live protocol: 4-byte frame id + JPEG, one frame in flight),
 // and big feedback: "Welcome, Ada – checked in 08:57" or "Not recognised". No controls; it starts by itself and
 // reconnects by itself (a restarted server, a dropped network). A revoked kiosk (4401) goes back to pairing.
+// A kiosk that requires liveness asks the recognised person to turn their head first ("Ada, turn your head to
+// your left, then back"); the check-in comes only when they have.
 (() => {
   "use strict";
   const video = document.getElementById("video");
@@ -12,7 +14,7 @@
   const UNKNOWN_AFTER_MS = 1500;  // a face nobody is named for this long is "not recognised"
   const KIND_WORDS = { check_in: "checked in", check_out: "checked out", seen: "seen" };
   let socket = null, frameId = 0, inFlight = null, lastSent = 0, retryMs = 1000;
-  let tracks = [], shown = [], holdUntil = 0, unknownSince = null, replies = 0;
+  let tracks = [], shown = [], holdUntil = 0, unknownSince = null, replies = 0, challenge = null;
 
   function show(text, style, hold) {
     messageEl.textContent = text;  // textContent: names are never parsed as HTML
@@ -82,6 +84,11 @@
     replies += 1;
     if (reply.frame_id === inFlight) inFlight = null;
     tracks = reply.tracks || [];
+    const gate = reply.liveness;
+    challenge = gate && gate.state === "challenge" ? gate : null;
+    if (gate && gate.state === "failed") {
+      show(`Sorry${gate.name ? ", " + gate.name : ""} – that did not work. Please look at the camera and try again`, "unknown", true);
+    }
     for (const c of reply.checkins || []) {
       show(`Welcome, ${c.name} – ${KIND_WORDS[c.kind] || c.kind} ${c.local_time}`, "welcome", true);
     }
@@ -95,7 +102,8 @@
     const strangers = tracks.filter((t) => t.confirmed && t.person_id === null && t.name === "unknown");
     unknownSince = strangers.length && !named.length ? (unknownSince || now) : null;
     if (now < holdUntil) return;
-    if (named.length) show(`Welcome, ${named[0].name}`, "welcome", false);
+    if (challenge) show(`${challenge.name}: ${challenge.instruction} (${challenge.steps_done + 1} of ${challenge.steps})`, "challenge", false);
+    else if (named.length) show(`Welcome, ${named[0].name}`, "welcome", false);
     else if (unknownSince && now - unknownSince >= UNKNOWN_AFTER_MS) show("Not recognised – please ask the front desk", "unknown", false);
     else if (!tracks.length) show("Look at the camera", "idle", false);
   }
