@@ -20,7 +20,6 @@ from openpyxl import load_workbook
 
 from attendance.services import record_presence
 from tests.attendance.factories import BOX, frame
-from tests.attendance.test_browser import attendance_server  # noqa: F401 - the daphne fixture
 
 # The README's screenshot is remade with UPDATE_DOCS_SCREENSHOT=1; otherwise it goes to the test's tmp dir.
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
@@ -42,7 +41,7 @@ def in_thread(fn):
 @pytest.mark.browser
 @pytest.mark.services
 def test_operator_day_with_groups_shifts_dashboard_correction_and_xlsx(
-    attendance_server: str,  # noqa: F811
+    redis_daphne_server: str,
     people,
     request,
     tmp_path: Path,
@@ -59,9 +58,9 @@ def test_operator_day_with_groups_shifts_dashboard_correction_and_xlsx(
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
     browser = request.getfixturevalue("browser")
     context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
-    context.add_cookies([{"name": "sessionid", "value": session, "url": attendance_server}])
+    context.add_cookies([{"name": "sessionid", "value": session, "url": redis_daphne_server}])
     page = context.new_page()
-    base = attendance_server
+    base = redis_daphne_server
 
     # 1. a shift that started an hour ago, 5 minutes' grace
     page.goto(f"{base}/admin/attendance/shifttype/add/")
