@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: the embedded PostgreSQL, real Redis/Celery/daphne subprocesses, Chromium."""
+"""Fixtures shared by the whole suite: the embedded PostgreSQL, real Redis/Celery/daphne subprocesses, Chromium,
+users and logged-in clients (built with tests/support)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import AbstractUser
+from django.test import Client
+from rest_framework.test import APIClient
 
-from tests.support.services import (  # noqa: F401 - tests/accounts imports them from here
+from tests.support.services import (  # noqa: F401 - also imported from here by older test modules
     REPO,
     Daphne,
     free_port,
@@ -21,6 +25,7 @@ from tests.support.services import (  # noqa: F401 - tests/accounts imports them
     test_database_url,
     wait_for_port,
 )
+from tests.support.users import api_client, make_user, session_client
 
 SHARED_FACES = REPO.parent / "shared" / "data" / "faces"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -174,3 +179,32 @@ def _release_test_database(django_db_setup, django_db_blocker) -> Iterator[None]
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
                 [connection.settings_dict["NAME"]],
             )
+
+
+@pytest.fixture
+def staff(db) -> AbstractUser:
+    """An administrator: staff with every permission (the admin pages need model permissions)."""
+    return make_user("boss", superuser=True)
+
+
+@pytest.fixture
+def staff_client(staff: AbstractUser) -> Client:
+    """A browser session logged in as `staff` (tests/api overrides it with an API token client)."""
+    return session_client(staff)
+
+
+@pytest.fixture
+def staff_api_client(staff: AbstractUser) -> APIClient:
+    """DRF's test client authenticated as `staff` (no token, no session: the API's own checks only)."""
+    return api_client(staff)
+
+
+@pytest.fixture
+def member(db) -> AbstractUser:
+    """A plain account: no staff flag, no role."""
+    return make_user("member")
+
+
+@pytest.fixture
+def member_client(member: AbstractUser) -> Client:
+    return session_client(member)

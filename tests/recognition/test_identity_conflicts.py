@@ -32,18 +32,6 @@ def media(settings, tmp_path: Path) -> None:
     settings.SIGNUP_PENDING_DIR = tmp_path / "signup"
 
 
-@pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_superuser("boss", "boss@example.test", PASSWORD)
-
-
-@pytest.fixture
-def staff_client(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
 def items(faces_data: Path, folder: str, numbers, name: str = "") -> list[UploadItem]:
     return [UploadItem(name, f"{n}.jpg", (faces_data / folder / f"{n}.jpg").read_bytes()) for n in numbers]
 
