@@ -78,9 +78,9 @@ def test_the_schema_describes_the_webhook_api(client) -> None:
     assert "secret" not in components["WebhookSubscription"]["properties"]  # never answered
 
 
-def test_the_admin_makes_a_secret_shows_it_once_and_resends(staff, receiver, client,
+def test_the_admin_makes_a_secret_shows_it_once_and_resends(staff_client, receiver,
                                                           django_capture_on_commit_callbacks) -> None:  # fmt: skip
-    client.force_login(staff)
+    client = staff_client
     answer = client.post("/admin/integrations/webhooksubscription/add/", {
         "name": "doors", "url": receiver.url, "event_types": ["device.online"], "enabled": "on", "secret": "",
     }, follow=True)  # fmt: skip
