@@ -21,12 +21,6 @@ Status = FaceImage.Status
 
 
 @pytest.fixture
-def media(settings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def enroll(faces_data, media, django_capture_on_commit_callbacks):
     """enroll({"Name": "identities folder", ...}, n=2) -> the batch, processed (eager tasks after commit)."""
 

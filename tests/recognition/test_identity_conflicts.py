@@ -27,8 +27,7 @@ PASSWORD = "Amber-Falcon-2741"
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
+def signup_pending(settings, tmp_path: Path) -> None:
     settings.SIGNUP_PENDING_DIR = tmp_path / "signup"
 
 

@@ -24,12 +24,6 @@ from tests.support.users import PASSWORD, make_user, session_client
 UPLOAD = "/recognition/upload/"
 
 
-@pytest.fixture
-def media(settings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 def build_dataset(faces_data: Path, root: Path) -> Path:
     """root/person/… like the original project's dataset: 2 people x 3 real photos, a text file, a file of
     random bytes named .jpg, a truncated JPEG, and a photo without a face."""
@@ -245,7 +239,7 @@ def test_a_folder_uploaded_in_the_browser_shows_live_progress(
     request.getfixturevalue("celery_worker_process")
     base = request.getfixturevalue("daphne_server")
     dataset = build_dataset(faces_data, tmp_path / "dataset")
-    make_user("boss", superuser=True)
+    make_user("boss", superuser=True, password=PASSWORD)
     browser = request.getfixturevalue("browser")  # after the ORM calls: Playwright's loop blocks the sync ORM
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{base}/admin/login/?next={UPLOAD}")
