@@ -24,10 +24,10 @@ def test_service_env_adds_overrides_and_removes(monkeypatch) -> None:
 
 @pytest.mark.django_db
 def test_make_user_gives_each_role_what_it_says() -> None:
-    boss = make_user("boss", superuser=True)
+    boss = make_user("boss", superuser=True, password=PASSWORD)
     clerk = make_user("clerk", staff=True)
     editor = make_user("editor", staff=True, recognition_permissions=True)
-    kiosk = make_user("kiosk", groups=("operator",), password=None)
+    kiosk = make_user("kiosk", groups=("operator",))
     assert (boss.is_staff, boss.is_superuser, boss.check_password(PASSWORD)) == (True, True, True)
     assert (clerk.is_staff, clerk.is_superuser, clerk.has_perm("recognition.change_person")) == (True, False, False)
     assert editor.has_perm("recognition.change_person") and not editor.is_superuser

@@ -16,7 +16,7 @@ def test_folder_summary_shows_stored_names(request, tmp_path, transactional_db) 
     for folder in ("ann_lee", "Bob__Baker", "ann lee"):
         (dataset / folder).mkdir(parents=True)
         (dataset / folder / "1.jpg").write_bytes(b"not really a jpeg")
-    client = session_client(make_user("boss", superuser=True, password=None))
+    client = session_client(make_user("boss", superuser=True))
     session = client.cookies["sessionid"].value
     base = request.getfixturevalue("daphne_server")
     browser = request.getfixturevalue("browser")

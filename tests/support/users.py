@@ -14,13 +14,14 @@ PASSWORD = "a-long-test-password"
 def make_user(
     username: str,
     *,
-    password: str | None = PASSWORD,
+    password: str | None = None,
     staff: bool = False,
     superuser: bool = False,
     groups: tuple[str, ...] = (),
     recognition_permissions: bool = False,
 ) -> AbstractUser:
-    """A user; password=None makes an unusable one (no slow hashing) for tests that never log in with it."""
+    """A user. Without a password it has an unusable one: no slow hashing for the many tests that force_login;
+    a test that logs in through a form passes password=PASSWORD."""
     model = get_user_model()
     make = model.objects.create_superuser if superuser else model.objects.create_user
     user = make(username, f"{username}@example.test", password, is_staff=staff or superuser)
