@@ -1,27 +1,39 @@
-"""Fixtures shared by the whole suite: the embedded PostgreSQL, real Redis/Celery/daphne subprocesses, Chromium."""
+"""Fixtures shared by the whole suite: the embedded PostgreSQL, real Redis/Celery/daphne subprocesses, Chromium,
+users and logged-in clients (built with tests/support)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import AbstractUser
+from django.test import Client
+from rest_framework.test import APIClient
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.services import (  # noqa: F401 - also imported from here by older test modules
+    REPO,
+    Daphne,
+    free_port,
+    service_env,
+    start_python,
+    stop_process,
+    test_database_url,
+    wait_for_port,
+)
+from tests.support.users import api_client, make_user, session_client
+
 SHARED_FACES = REPO.parent / "shared" / "data" / "faces"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """The test database lives on the platform's own PostgreSQL unless DATABASE_URL points elsewhere."""
@@ -52,34 +64,6 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
             connection.close_pool()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
-    from facesite.local.errors import port_is_open
-
-    deadline = time.monotonic() + timeout
-    while not port_is_open(port):
-        if process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"nothing listened on port {port} within {timeout}s")
-        time.sleep(0.1)
-
-
-def stop_process(process: subprocess.Popen, timeout: float = 20) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture(scope="session")
 def faces_data() -> Path:
     if not SHARED_FACES.is_dir():
@@ -102,25 +86,6 @@ def redis_url() -> Iterator[str]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def test_database_url() -> str:
-    """A DATABASE_URL for subprocesses that must see the test database (use with transactional_db)."""
-    from django.db import connection
-
-    params = connection.settings_dict
-    return (
-        f"postgres://{params['USER']}:{params['PASSWORD']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
-    )
-
-
-test_database_url.__test__ = False  # a helper, not a test
-
-
-def service_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(DJANGO_SETTINGS_MODULE="facesite.settings", PYTHONUNBUFFERED="1", **extra)
-    return env
-
-
 @pytest.fixture(autouse=True)
 def _erasure_ledger(tmp_path: Path, settings) -> None:
     """Erasures made by tests are appended to a ledger of the test's own, never to var/'s."""
@@ -140,37 +105,48 @@ def media_root(tmp_path: Path, settings) -> Path:
 def celery_worker_process(transactional_db, redis_url: str, media_root: Path,
                           tmp_path: Path) -> Iterator[subprocess.Popen]:  # fmt: skip
     """A real Celery worker subprocess on the session's Redis, using the test database."""
-    log_file = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "facesite", "worker", "--pool", "solo", "-Q", "celery,enroll",
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=REPO, env=service_env(DATABASE_URL=test_database_url(), REDIS_URL=redis_url,
-                                  FACESITE_MEDIA_ROOT=str(media_root)),
-        stdout=log_file, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    args = ["-m", "celery", "-A", "facesite", "worker", "--pool", "solo", "-Q", "celery,enroll",
+            "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]  # fmt: skip
+    env = service_env(DATABASE_URL=test_database_url(), REDIS_URL=redis_url, FACESITE_MEDIA_ROOT=str(media_root))
+    process = start_python(args, env, tmp_path / "worker.log")
     yield process
     stop_process(process)
-    log_file.close()
 
 
 @pytest.fixture
-def daphne_server(transactional_db, media_root: Path, tmp_path: Path) -> Iterator[str]:
-    """daphne serving the platform on a free port against the test database; yields its base URL."""
-    port = free_port()
-    log_file = (tmp_path / "daphne.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "facesite.asgi:application"],
-        cwd=REPO, env=service_env(DATABASE_URL=test_database_url(), FACESITE_MEDIA_ROOT=str(media_root)),
-        stdout=log_file, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        wait_for_port(port, process)
-    except (RuntimeError, TimeoutError):
-        log_file.flush()
-        raise RuntimeError((tmp_path / "daphne.log").read_text()[-3000:]) from None
-    yield f"http://127.0.0.1:{port}"
-    stop_process(process)
-    log_file.close()
+def start_daphne(media_root: Path, tmp_path: Path) -> Iterator[Callable[..., Daphne]]:
+    """start_daphne(**env) -> a running Daphne, stopped after the test. By default it serves the test database
+    (ask for transactional_db so that it sees this test's rows) and this test's MEDIA_ROOT; env adds to or
+    overrides the subprocess's environment, a None removes the variable. The first one logs to
+    tmp_path/daphne.log, later ones to daphne-1.log, daphne-2.log..."""
+    started: list[Daphne] = []
+
+    def start(**env: str | None) -> Daphne:
+        defaults = {"DATABASE_URL": test_database_url(), "FACESITE_MEDIA_ROOT": str(media_root)}
+        log_name = f"daphne-{len(started)}.log" if started else "daphne.log"
+        daphne = Daphne(service_env(**(defaults | env)), tmp_path / log_name)
+        started.append(daphne)
+        return daphne.start()
+
+    yield start
+    for daphne in started:
+        daphne.stop()
+
+
+@pytest.fixture
+def daphne_server(transactional_db, start_daphne: Callable[..., Daphne]) -> str:
+    """daphne serving the platform on a free port against the test database; its base URL."""
+    return start_daphne().url
+
+
+@pytest.fixture
+def redis_daphne_server(transactional_db, redis_url: str, settings, start_daphne: Callable[..., Daphne]) -> str:
+    """daphne on the Redis channel layer, which this process shares: a group_send here (an attendance event
+    recorded in the test) reaches the sockets open there. Its base URL."""
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+    }
+    return start_daphne(REDIS_URL=redis_url).url
 
 
 @pytest.fixture
@@ -203,3 +179,32 @@ def _release_test_database(django_db_setup, django_db_blocker) -> Iterator[None]
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
                 [connection.settings_dict["NAME"]],
             )
+
+
+@pytest.fixture
+def staff(db) -> AbstractUser:
+    """An administrator: staff with every permission (the admin pages need model permissions)."""
+    return make_user("boss", superuser=True)
+
+
+@pytest.fixture
+def staff_client(staff: AbstractUser) -> Client:
+    """A browser session logged in as `staff` (tests/api overrides it with an API token client)."""
+    return session_client(staff)
+
+
+@pytest.fixture
+def staff_api_client(staff: AbstractUser) -> APIClient:
+    """DRF's test client authenticated as `staff` (no token, no session: the API's own checks only)."""
+    return api_client(staff)
+
+
+@pytest.fixture
+def member(db) -> AbstractUser:
+    """A plain account: no staff flag, no role."""
+    return make_user("member")
+
+
+@pytest.fixture
+def member_client(member: AbstractUser) -> Client:
+    return session_client(member)

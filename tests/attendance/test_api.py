@@ -6,11 +6,10 @@ import csv
 import io
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from attendance import services
 from tests.attendance.factories import BOX, frame, utc
+from tests.support.users import api_client, token_client
 
 URL = "/api/v1/attendance/"
 
@@ -38,13 +37,6 @@ def log(people):
     return events
 
 
-def client_for(user) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
 def ids(response) -> set[int]:
     assert response.status_code == 200, response.content
     return {row["id"] for row in response.json()["results"]}
@@ -53,16 +45,16 @@ def ids(response) -> set[int]:
 @pytest.mark.django_db
 def test_anonymous_callers_are_refused(log) -> None:
     for path in (URL, f"{URL}summaries/", f"{URL}export/", f"{URL}{log['alice_in'].pk}/"):
-        response = client_for(None).get(path)
+        response = api_client(None).get(path)
         assert response.status_code == 401, path
         assert response.json()["error"] == "not_authenticated"
-    evidence = client_for(None).get(f"{URL}{log['alice_in'].pk}/evidence/")
+    evidence = api_client(None).get(f"{URL}{log['alice_in'].pk}/evidence/")
     assert evidence.status_code == 401
 
 
 @pytest.mark.django_db
 def test_a_member_sees_only_their_own_rows(people, log) -> None:
-    alice = client_for(people["alice_user"])
+    alice = api_client(people["alice_user"])
     own = {e.pk for k, e in log.items() if k.startswith("alice")}
     assert ids(alice.get(URL)) == own
     assert ids(alice.get(URL, {"person": people["bob"].pk})) == set()  # asking for someone else gives nothing
@@ -74,29 +66,26 @@ def test_a_member_sees_only_their_own_rows(people, log) -> None:
     rows = list(csv.reader(io.StringIO(b"".join(alice.get(f"{URL}export/").streaming_content).decode())))
     assert {int(r[0]) for r in rows[1:]} == own
     # a user with no linked person sees nothing, rather than everything
-    assert ids(client_for(people["bob_user"]).get(URL)) == {log["bob_in"].pk}
+    assert ids(api_client(people["bob_user"]).get(URL)) == {log["bob_in"].pk}
     people["bob"].user = None
     people["bob"].save()
-    assert ids(client_for(people["bob_user"]).get(URL)) == set()
+    assert ids(api_client(people["bob_user"]).get(URL)) == set()
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ["operator", "staff"])
 def test_operators_and_staff_see_every_row(people, log, role) -> None:
-    assert ids(client_for(people[role]).get(URL, {"page_size": 100})) == {e.pk for e in log.values()}
+    assert ids(api_client(people[role]).get(URL, {"page_size": 100})) == {e.pk for e in log.values()}
 
 
 @pytest.mark.django_db
 def test_token_authentication_works_for_members(people, log) -> None:
-    token = Token.objects.create(user=people["alice_user"])
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    assert ids(client.get(URL)) == {e.pk for k, e in log.items() if k.startswith("alice")}
+    assert ids(token_client(people["alice_user"]).get(URL)) == {e.pk for k, e in log.items() if k.startswith("alice")}
 
 
 @pytest.mark.django_db
 def test_filters(people, log) -> None:
-    staff = client_for(people["staff"])
+    staff = api_client(people["staff"])
     assert ids(staff.get(URL, {"person": people["carol"].pk})) == {log["carol_in"].pk}
     assert ids(staff.get(URL, {"source": "kiosk"})) == {log["alice_kiosk"].pk, log["carol_in"].pk}
     assert ids(staff.get(URL, {"kind": "check_out"})) == {log["alice_out"].pk}
@@ -113,7 +102,7 @@ def test_filters(people, log) -> None:
 
 @pytest.mark.django_db
 def test_pagination_and_order(people, log) -> None:
-    staff = client_for(people["staff"])
+    staff = api_client(people["staff"])
     first = staff.get(URL, {"page_size": 4}).json()
     assert first["count"] == 6 and len(first["results"]) == 4 and first["next"]
     second = staff.get(first["next"]).json()
@@ -124,14 +113,12 @@ def test_pagination_and_order(people, log) -> None:
 
 @pytest.mark.django_db
 def test_daily_summaries(people, log) -> None:
-    staff = client_for(people["staff"])
+    staff = api_client(people["staff"])
     body = staff.get(f"{URL}summaries/", {"person": people["alice"].pk, "to": "2025-06-10"}).json()
     assert body["count"] == 1
     day = body["results"][0]
     assert day["day"] == "2025-06-10" and day["person_name"] == "Alice Archer"
-    assert day["first_in"].startswith("2025-06-10T09:00:00") and day["last_out"].startswith(
-        "2025-06-10T17:00:00"
-    )
+    assert day["first_in"].startswith("2025-06-10T09:00:00") and day["last_out"].startswith("2025-06-10T17:00:00")
     assert day["present_s"] == 8 * 3600 and day["events"] == 3 and day["checked_out"] is True
     # a kind filter picks the days; the figures still use the whole day
     filtered = staff.get(f"{URL}summaries/", {"kind": "check_out"}).json()["results"]
@@ -142,7 +129,7 @@ def test_daily_summaries(people, log) -> None:
 
 @pytest.mark.django_db
 def test_csv_export(people, log) -> None:
-    response = client_for(people["operator"]).get(f"{URL}export/", {"from": "2025-06-10", "to": "2025-06-10"})
+    response = api_client(people["operator"]).get(f"{URL}export/", {"from": "2025-06-10", "to": "2025-06-10"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="attendance-20250610-20250610.csv"' in response["Content-Disposition"]
@@ -162,7 +149,7 @@ def test_csv_export(people, log) -> None:
         "check_in",
     ]
     # a client that asks for CSV explicitly gets it too
-    explicit = client_for(people["operator"]).get(f"{URL}export/", HTTP_ACCEPT="text/csv")
+    explicit = api_client(people["operator"]).get(f"{URL}export/", HTTP_ACCEPT="text/csv")
     assert explicit.status_code == 200 and explicit["Content-Type"].startswith("text/csv")
 
 
@@ -171,25 +158,25 @@ def test_csv_cells_never_become_formulas(people) -> None:
     people["carol"].display_name = '=HYPERLINK("http://evil.test")'
     people["carol"].save()
     record(people["carol"], utc(2025, 6, 10, 9, 0))
-    response = client_for(people["staff"]).get(f"{URL}export/")
+    response = api_client(people["staff"]).get(f"{URL}export/")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[1][5].startswith("'=")
 
 
 @pytest.mark.django_db
 def test_evidence_through_the_api(people, log) -> None:
-    own = client_for(people["alice_user"]).get(f"{URL}{log['alice_in'].pk}/evidence/")
+    own = api_client(people["alice_user"]).get(f"{URL}{log['alice_in'].pk}/evidence/")
     assert own.status_code == 200 and own["Content-Type"] == "image/jpeg"
     assert own["Cache-Control"] == "private, no-store"
     assert b"".join(own.streaming_content)[:3] == b"\xff\xd8\xff"
-    assert client_for(people["alice_user"]).get(f"{URL}{log['bob_in'].pk}/evidence/").status_code == 404
-    assert client_for(people["operator"]).get(f"{URL}{log['bob_in'].pk}/evidence/").status_code == 200
-    listed = client_for(people["alice_user"]).get(URL).json()["results"][0]
+    assert api_client(people["alice_user"]).get(f"{URL}{log['bob_in'].pk}/evidence/").status_code == 404
+    assert api_client(people["operator"]).get(f"{URL}{log['bob_in'].pk}/evidence/").status_code == 200
+    listed = api_client(people["alice_user"]).get(URL).json()["results"][0]
     assert listed["evidence_url"].endswith(f"{URL}{listed['id']}/evidence/")
 
 
 @pytest.mark.django_db
 def test_the_api_is_read_only(people, log) -> None:
-    staff = client_for(people["staff"])
+    staff = api_client(people["staff"])
     assert staff.post(URL, {"person": people["alice"].pk}).status_code == 405
     assert staff.delete(f"{URL}{log['alice_in'].pk}/").status_code == 405

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -14,49 +11,21 @@ from django.utils import timezone
 
 from attendance.services import record_presence
 from tests.attendance.factories import BOX, frame
-from tests.conftest import REPO, free_port, service_env, stop_process, test_database_url, wait_for_port
-
-
-@pytest.fixture
-def attendance_server(transactional_db, redis_url: str, settings, tmp_path: Path):
-    """daphne on the test database; this process and daphne share a Redis channel
-    layer, so an event recorded here reaches the page's websocket there."""
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
-    }
-    port = free_port()
-    log_path = tmp_path / "daphne.log"
-    with log_path.open("w") as log_file:
-        env = service_env(DATABASE_URL=test_database_url(), REDIS_URL=redis_url,
-                          FACESITE_MEDIA_ROOT=str(settings.MEDIA_ROOT))  # fmt: skip
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "facesite.asgi:application"],
-            cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            wait_for_port(port, process)
-        except (RuntimeError, TimeoutError):
-            raise RuntimeError(log_path.read_text()[-3000:]) from None
-        yield f"http://127.0.0.1:{port}"
-        stop_process(process)
 
 
 @pytest.mark.browser
 @pytest.mark.services
-def test_today_page_updates_live(attendance_server: str, people, request) -> None:
+def test_today_page_updates_live(redis_daphne_server: str, people, request) -> None:
     operator_client = Client()
     operator_client.force_login(people["operator"])
     session = operator_client.cookies["sessionid"].value
     alice = people["alice"]
     browser = request.getfixturevalue("browser")  # after the ORM calls: Playwright's loop blocks sync ORM use
     context = browser.new_context()
-    context.add_cookies([{"name": "sessionid", "value": session, "url": attendance_server}])
+    context.add_cookies([{"name": "sessionid", "value": session, "url": redis_daphne_server}])
     page = context.new_page()
-    page.goto(f"{attendance_server}/attendance/")
-    page.wait_for_function(
-        "document.getElementById('live-state').textContent === 'connected'", timeout=20_000
-    )
+    page.goto(f"{redis_daphne_server}/attendance/")
+    page.wait_for_function("document.getElementById('live-state').textContent === 'connected'", timeout=20_000)
     assert page.locator("#today-events tr.empty").count() == 1
 
     def record():  # in a thread of its own: no event loop there, so the ORM may run
@@ -78,7 +47,5 @@ def test_today_page_updates_live(attendance_server: str, people, request) -> Non
     assert summary.locator(".status").inner_text() == "in"
     assert page.locator("#people-count").inner_text() == "1"
     crop = row.locator("img.evidence")
-    page.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=crop.element_handle(), timeout=10_000
-    )
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=crop.element_handle(), timeout=10_000)
     context.close()

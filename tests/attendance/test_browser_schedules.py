@@ -26,10 +26,9 @@ from openpyxl import load_workbook
 from attendance.services import record_presence
 from devices.models import Location
 from tests.attendance.factories import BOX, frame
-from tests.attendance.test_browser import attendance_server  # noqa: F401 - the daphne fixture
-from tests.conftest import REPO, service_env, stop_process, test_database_url
 from tests.live.conftest import HAMILTON, hamilton_cast, live_analyzer  # noqa: F401 - fixtures
 from tests.live.test_live_socket import enroll_cast
+from tests.support.services import REPO, service_env, stop_process, test_database_url
 
 # The README's screenshot is remade with UPDATE_DOCS_SCREENSHOT=1; otherwise it goes to the test's tmp dir.
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
@@ -51,7 +50,7 @@ def in_thread(fn):
 @pytest.mark.browser
 @pytest.mark.services
 def test_operator_day_with_groups_shifts_a_camera_dashboard_correction_and_xlsx(
-    attendance_server: str,  # noqa: F811
+    redis_daphne_server: str,
     people,
     faces_data,
     hamilton_cast,  # noqa: F811
@@ -75,9 +74,9 @@ def test_operator_day_with_groups_shifts_a_camera_dashboard_correction_and_xlsx(
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
     browser = request.getfixturevalue("browser")
     context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
-    context.add_cookies([{"name": "sessionid", "value": session, "url": attendance_server}])
+    context.add_cookies([{"name": "sessionid", "value": session, "url": redis_daphne_server}])
     page = context.new_page()
-    base = attendance_server
+    base = redis_daphne_server
 
     # 1. two shifts, 5 minutes' grace: one started an hour ago, one starts in half an hour
     for name, begins in [("Early", start), ("Late", later)]:

@@ -7,13 +7,13 @@ import io
 from datetime import date, time, timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from attendance.models import AttendanceGroup, Correction, Leave, ShiftAssignment, ShiftType
 from audit.models import Action, AuditEntry
 from tests.attendance.test_reports import berlin, event
+from tests.support.users import session_client
 
 MARCH = {"period": "month", "day": "2026-03-10"}
 
@@ -32,30 +32,24 @@ def setup(people):
     return {**people, "team": team}
 
 
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_report_page_shows_statuses_and_limits_a_supervisor(setup):
-    page = client_for(setup["operator"]).get("/attendance/reports/", MARCH)
+    page = session_client(setup["operator"]).get("/attendance/reports/", MARCH)
     assert page.status_code == 200
     html = page.content.decode()
     assert "Alice Archer" in html and "Bob Baker" in html and "Carol Cole" not in html  # Carol is in no group
     assert f'class="status-late" data-person="{setup["alice"].pk}" data-day="2026-03-02"' in html
-    staff = client_for(setup["staff"]).get("/attendance/reports/", MARCH).content.decode()
+    staff = session_client(setup["staff"]).get("/attendance/reports/", MARCH).content.decode()
     assert "Carol Cole" in staff
 
 
 def test_a_reversed_range_says_so_on_the_page(setup):
-    page = client_for(setup["staff"]).get("/attendance/reports/", {"from": "2026-03-10", "to": "2026-03-01"})
+    page = session_client(setup["staff"]).get("/attendance/reports/", {"from": "2026-03-10", "to": "2026-03-01"})
     assert page.status_code == 400
     assert "reversed" in page.content.decode()
 
 
 def test_xlsx_download_has_the_figures_and_is_audited(setup):
-    response = client_for(setup["staff"]).get("/attendance/reports.xlsx", {**MARCH, "group": setup["team"].pk})
+    response = session_client(setup["staff"]).get("/attendance/reports.xlsx", {**MARCH, "group": setup["team"].pk})
     assert response.status_code == 200 and response["Cache-Control"] == "private, no-store"
     book = load_workbook(io.BytesIO(response.content))
     totals = list(book["Totals"].values)
@@ -72,14 +66,14 @@ def test_xlsx_download_has_the_figures_and_is_audited(setup):
 def test_csv_days_and_formula_names_are_quoted(setup):
     setup["bob"].display_name = "=cmd()"
     setup["bob"].save()
-    response = client_for(setup["staff"]).get("/attendance/reports.csv", {**MARCH, "table": "days"})
+    response = session_client(setup["staff"]).get("/attendance/reports.csv", {**MARCH, "table": "days"})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:5] == ["date", "person_id", "person", "shift", "status"]
     assert any(r[2] == "'=cmd()" for r in rows[1:])
 
 
 def test_report_api_and_schema(setup):
-    client = client_for(setup["operator"])
+    client = session_client(setup["operator"])
     body = client.get("/api/v1/attendance-reports/", MARCH).json()
     assert (body["first"], body["last"]) == ("2026-03-01", "2026-03-31")
     alice = next(p for p in body["people"] if p["name"] == "Alice Archer")
@@ -93,13 +87,13 @@ def test_report_api_and_schema(setup):
     assert "/api/v1/attendance-reports/days/" in schema["paths"]
     assert "late_min" in schema["components"]["schemas"]["Totals"]["properties"]
     # a member asking for everyone gets themself
-    mine = client_for(setup["bob_user"]).get("/api/v1/attendance-reports/", MARCH).json()
+    mine = session_client(setup["bob_user"]).get("/api/v1/attendance-reports/", MARCH).json()
     assert [p["name"] for p in mine["people"]] == ["Bob Baker"]
 
 
 def test_corrections_page_member_requests_operator_approves(setup):
     alice = setup["alice"]
-    member = client_for(setup["alice_user"])
+    member = session_client(setup["alice_user"])
     answer = member.post("/attendance/corrections/", {"action": "add", "event_kind": "check_out",
                                                        "at": "2026-03-03T17:00", "reason": "camera off"})  # fmt: skip
     assert answer.status_code == 302
@@ -107,7 +101,7 @@ def test_corrections_page_member_requests_operator_approves(setup):
     assert f'<option value="{recent.pk}">' in member.get("/attendance/corrections/").content.decode()
     asked = Correction.objects.get(person=alice)
     assert asked.state == Correction.State.REQUESTED
-    operator = client_for(setup["operator"])
+    operator = session_client(setup["operator"])
     assert "camera off" in operator.get("/attendance/corrections/").content.decode()
     operator.post("/attendance/corrections/", {"action": "decide", "correction": asked.pk, "approve": "1"})
     asked.refresh_from_db()
@@ -122,7 +116,7 @@ def test_corrections_page_member_requests_operator_approves(setup):
 
 
 def test_history_says_when_the_range_is_reversed(people):
-    client = client_for(people["operator"])
+    client = session_client(people["operator"])
     page = client.get("/attendance/history/", {"from": "2026-03-10", "to": "2026-03-01"})
     assert "the range is reversed: 2026-03-10 is after 2026-03-01" in page.content.decode()
     api = client.get("/api/v1/attendance/", {"from": "2026-03-10T00:00:00Z", "to": "2026-03-01"})
@@ -133,8 +127,8 @@ def test_history_says_when_the_range_is_reversed(people):
 def test_groups_page_lists_the_supervised_groups_and_members(setup):
     other = AttendanceGroup.objects.create(name="Other")
     other.members.add(setup["carol"])
-    html = client_for(setup["operator"]).get("/attendance/groups/").content.decode()
+    html = session_client(setup["operator"]).get("/attendance/groups/").content.decode()
     assert "Team" in html and "Alice Archer" in html and "Other" not in html and "Carol Cole" not in html
-    staff = client_for(setup["staff"]).get("/attendance/groups/").content.decode()
+    staff = session_client(setup["staff"]).get("/attendance/groups/").content.decode()
     assert "Other" in staff and "Carol Cole" in staff
-    assert client_for(setup["alice_user"]).get("/attendance/groups/").status_code == 404
+    assert session_client(setup["alice_user"]).get("/attendance/groups/").status_code == 404

@@ -8,8 +8,8 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests.conftest import REPO, free_port, service_env, stop_process, test_database_url, wait_for_port  # noqa: E402
 from tests.live.conftest import hamilton_cast, hamilton_frames, live_analyzer  # noqa: F401
+from tests.support.services import REPO, free_port, service_env, stop_process, test_database_url, wait_for_port  # noqa: E402
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # python3-gi is Debian's, built for this interpreter (not the venv's)
 HAMILTON_CLIP = "video/facerec_short_hamilton_clip.mp4"
@@ -51,8 +51,10 @@ def rtsp_server(faces_data: Path, tmp_path: Path) -> Iterator[RtspServer]:
     probe = subprocess.run([SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0'); "
                             "from gi.repository import GstRtspServer"], capture_output=True)  # fmt: skip
     if probe.returncode != 0:
-        pytest.skip("gst-rtsp-server is not installed (make test installs it: apt-get install "
-                    "gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)")
+        pytest.skip(
+            "gst-rtsp-server is not installed (make test installs it: apt-get install "
+            "gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)"
+        )
     clip = faces_data / HAMILTON_CLIP
     server = RtspServer({"cam1": clip, "cam2": clip}, tmp_path / "rtsp.log")
     server.start()

@@ -5,8 +5,6 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from devices import services
@@ -15,23 +13,17 @@ from devices.models import Device, Kind, Location, Status
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def admin_client_(client, db):
-    client.force_login(get_user_model().objects.create_superuser("admin", password="a-long-test-password"))
-    return client
-
-
-def test_the_device_list_shows_each_cameras_live_status(admin_client_) -> None:
+def test_the_device_list_shows_each_cameras_live_status(staff_client) -> None:
     hall = Location.objects.create(name="Hall")
     cam = Device.objects.create(name="Hall cam", location=hall, kind=Kind.CAMERA, stream_url="rtsp://h/x")
     services.report_status(cam.pk, Status.ERROR, error="no frame for 10 s", fps=0.0, last_frame_at=timezone.now())
-    page = admin_client_.get("/admin/devices/device/").content.decode()
+    page = staff_client.get("/admin/devices/device/").content.decode()
     assert "Hall cam" in page and "error" in page and "no frame for 10 s" in page
 
 
-def test_the_change_form_never_shows_the_stream_password(admin_client_) -> None:
+def test_the_change_form_never_shows_the_stream_password(staff_client) -> None:
     hall = Location.objects.create(name="Hall")
-    response = admin_client_.post("/admin/devices/device/add/", {
+    response = staff_client.post("/admin/devices/device/add/", {
         "name": "Gate", "location": hall.pk, "kind": "camera", "direction": "both", "enabled": "on",
         "stream_url": "rtsp://admin:hunter2@10.1.1.1/live",
     })  # fmt: skip
@@ -39,13 +31,13 @@ def test_the_change_form_never_shows_the_stream_password(admin_client_) -> None:
     gate = Device.objects.get(name="Gate")
     assert gate.stream_url == "rtsp://admin@10.1.1.1/live"
     assert services.reader_url(gate) == "rtsp://admin:hunter2@10.1.1.1/live"
-    page = admin_client_.get(f"/admin/devices/device/{gate.pk}/change/").content.decode()
+    page = staff_client.get(f"/admin/devices/device/{gate.pk}/change/").content.decode()
     assert "hunter2" not in page and "stored (encrypted)" in page
 
 
-def test_the_pairing_action_shows_a_code_that_pairs(admin_client_) -> None:
+def test_the_pairing_action_shows_a_code_that_pairs(staff_client) -> None:
     kiosk = Device.objects.create(name="Tablet", location=Location.objects.create(name="Door"), kind=Kind.KIOSK)
-    response = admin_client_.post("/admin/devices/device/", {"action": "new_pairing_code",
+    response = staff_client.post("/admin/devices/device/", {"action": "new_pairing_code",
                                                              "_selected_action": [kiosk.pk]}, follow=True)  # fmt: skip
     code = re.search(r"pairing code <b>([A-Z0-9]{8})</b>", response.content.decode()).group(1)
     assert services.pair(code)[0].pk == kiosk.pk

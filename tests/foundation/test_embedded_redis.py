@@ -8,7 +8,7 @@ import pytest
 
 from facesite.local.errors import ServiceError, port_is_open
 from facesite.local.redis import EmbeddedRedis
-from tests.conftest import free_port
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
 

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from facesite.local.errors import port_is_open
-from tests.conftest import REPO, free_port, service_env
+from tests.support.services import REPO, free_port, service_env
 
 
 def start_platform(env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 import websockets
@@ -52,32 +53,16 @@ def test_health_socket_round_trip_through_daphne(daphne_server: str) -> None:
 
 
 @pytest.mark.services
-def test_socket_stays_open_on_the_redis_channel_layer(transactional_db, redis_url, media_root, tmp_path) -> None:
+def test_socket_stays_open_on_the_redis_channel_layer(redis_daphne_server: str, tmp_path: Path) -> None:
     """With REDIS_URL, each consumer blocks on Redis for its channel; an idle socket must survive that
     (redis-py 8 broke it after 5 s), and answer afterwards."""
-    import subprocess
-    import sys
+    url = redis_daphne_server.replace("http://", "ws://") + "/ws/health/"
 
-    from tests.conftest import REPO, free_port, service_env, stop_process, test_database_url, wait_for_port
+    async def idle_then_talk() -> dict:
+        async with websockets.connect(url, origin="http://127.0.0.1") as socket:
+            await asyncio.sleep(7)  # longer than the channel layer's blocking read
+            await socket.send(json.dumps({"after": "idle"}))
+            return json.loads(await asyncio.wait_for(socket.recv(), 10))
 
-    port = free_port()
-    log = (tmp_path / "daphne.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "facesite.asgi:application"],
-        cwd=REPO, env=service_env(DATABASE_URL=test_database_url(), REDIS_URL=redis_url),
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        wait_for_port(port, server)
-
-        async def idle_then_talk() -> dict:
-            async with websockets.connect(f"ws://127.0.0.1:{port}/ws/health/", origin="http://127.0.0.1") as socket:
-                await asyncio.sleep(7)  # longer than the channel layer's blocking read
-                await socket.send(json.dumps({"after": "idle"}))
-                return json.loads(await asyncio.wait_for(socket.recv(), 10))
-
-        assert asyncio.run(idle_then_talk())["echo"] == {"after": "idle"}
-    finally:
-        stop_process(server)
-        log.close()
+    assert asyncio.run(idle_then_talk())["echo"] == {"after": "idle"}
     assert "Exception inside application" not in (tmp_path / "daphne.log").read_text()

@@ -15,8 +15,8 @@ import pytest
 from integrations.events import EventType
 from integrations.models import WebhookSubscription
 from tests.attendance.factories import make_person
-from tests.conftest import free_port, stop_process, wait_for_port
 from tests.integrations.receivers import Receiver
+from tests.support.services import free_port, stop_process, wait_for_port
 
 SECRET = "a-shared-secret-of-the-test-receiver"
 

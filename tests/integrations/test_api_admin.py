@@ -4,32 +4,17 @@ that are not http(s) refused, a delivery sent again from either."""
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from integrations.models import Delivery, WebhookSubscription
 from tests.attendance.factories import make_user
 from tests.integrations.conftest import SECRET, device, subscribe
+from tests.support.users import api_client
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff():
-    user = make_user("sam", staff=True)
-    user.is_superuser = True
-    user.save()
-    return user
-
-
-def api(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
 def test_staff_subscribe_through_the_api_and_never_see_the_secret_again(staff) -> None:
-    answer = api(staff).post("/api/v1/webhooks/", {
+    answer = api_client(staff).post("/api/v1/webhooks/", {
         "name": "door system", "url": "https://doors.example.test/hook", "secret": SECRET,
         "event_types": ["device.offline", "attendance.created"],
     }, format="json")  # fmt: skip
@@ -38,7 +23,7 @@ def test_staff_subscribe_through_the_api_and_never_see_the_secret_again(staff) -
     assert answer.json()["event_types"] == ["attendance.created", "device.offline"]
     subscription = WebhookSubscription.objects.get()
     assert (subscription.secret, subscription.created_by) == (SECRET, staff)
-    listed = api(staff).get("/api/v1/webhooks/").json()["results"]
+    listed = api_client(staff).get("/api/v1/webhooks/").json()["results"]
     assert [row["name"] for row in listed] == ["door system"] and "secret" not in listed[0]
 
 
@@ -48,7 +33,7 @@ def test_staff_subscribe_through_the_api_and_never_see_the_secret_again(staff) -
 ])  # fmt: skip
 def test_the_api_refuses_bad_subscriptions(staff, body: dict) -> None:
     valid = {"name": "n", "url": "http://127.0.0.1:9/hook", "secret": SECRET, "event_types": ["device.online"]}
-    answer = api(staff).post("/api/v1/webhooks/", {**valid, **body}, format="json")
+    answer = api_client(staff).post("/api/v1/webhooks/", {**valid, **body}, format="json")
     assert answer.status_code == 400, answer.json()
     assert not WebhookSubscription.objects.exists()
 
@@ -56,10 +41,10 @@ def test_the_api_refuses_bad_subscriptions(staff, body: dict) -> None:
 def test_only_staff_may_use_the_webhook_api(db) -> None:
     operator, member = make_user("olga", operator=True), make_user("mia")
     body = {"name": "n", "url": "http://127.0.0.1:9/", "secret": SECRET, "event_types": ["device.online"]}
-    assert api().get("/api/v1/webhooks/").status_code == 401
+    assert api_client().get("/api/v1/webhooks/").status_code == 401
     for user in (operator, member):
-        assert api(user).post("/api/v1/webhooks/", body, format="json").status_code == 403
-        assert api(user).get("/api/v1/webhook-deliveries/").status_code == 403
+        assert api_client(user).post("/api/v1/webhooks/", body, format="json").status_code == 403
+        assert api_client(user).get("/api/v1/webhook-deliveries/").status_code == 403
     assert not WebhookSubscription.objects.exists()
 
 
@@ -74,11 +59,11 @@ def test_a_delivery_is_listed_and_sent_again_through_the_api(
     delivery = Delivery.objects.get()
     assert delivery.status == "pending" and "refused" in delivery.last_error.lower()
 
-    rows = api(staff).get(f"/api/v1/webhook-deliveries/?subscription={subscription.pk}&status=pending").json()
+    rows = api_client(staff).get(f"/api/v1/webhook-deliveries/?subscription={subscription.pk}&status=pending").json()
     assert [r["id"] for r in rows["results"]] == [delivery.pk]
     receiver.start()
     with django_capture_on_commit_callbacks(execute=True):
-        answer = api(staff).post(f"/api/v1/webhook-deliveries/{delivery.pk}/resend/")
+        answer = api_client(staff).post(f"/api/v1/webhook-deliveries/{delivery.pk}/resend/")
     assert answer.status_code == 202
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, len(receiver.accepted)) == ("delivered", 1, 1)
@@ -93,9 +78,9 @@ def test_the_schema_describes_the_webhook_api(client) -> None:
     assert "secret" not in components["WebhookSubscription"]["properties"]  # never answered
 
 
-def test_the_admin_makes_a_secret_shows_it_once_and_resends(staff, receiver, client,
+def test_the_admin_makes_a_secret_shows_it_once_and_resends(staff_client, receiver,
                                                           django_capture_on_commit_callbacks) -> None:  # fmt: skip
-    client.force_login(staff)
+    client = staff_client
     answer = client.post("/admin/integrations/webhooksubscription/add/", {
         "name": "doors", "url": receiver.url, "event_types": ["device.online"], "enabled": "on", "secret": "",
     }, follow=True)  # fmt: skip

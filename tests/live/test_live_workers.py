@@ -2,43 +2,34 @@
 
 import asyncio
 import json
-import subprocess
-import sys
 
 import pytest
 import websockets
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.conftest import REPO, free_port, service_env, stop_process, test_database_url, wait_for_port
 from tests.live.test_live_socket import enroll_cast, jpeg_message
-
-
-def start(args: list[str], env: dict, log_path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *args], cwd=REPO, env=env, stdout=log_path.open("w"),
-                            stderr=subprocess.STDOUT)  # fmt: skip
+from tests.support.services import service_env, start_python, stop_process, test_database_url
 
 
 @pytest.mark.services
-def test_frames_are_recognised_by_a_runworker_process(transactional_db, redis_url, media_root, hamilton_frames,
-                                                       hamilton_cast, tmp_path) -> None:  # fmt: skip
+def test_frames_are_recognised_by_a_runworker_process(transactional_db, redis_url, media_root, start_daphne,
+                                                       hamilton_frames, hamilton_cast, tmp_path) -> None:  # fmt: skip
     enroll_cast(hamilton_cast)
     operator = get_user_model().objects.create_user("kiosk", password="a-long-test-password", is_staff=True)
     client = Client()
     client.force_login(operator)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
-    env = service_env(DATABASE_URL=test_database_url(), REDIS_URL=redis_url, FACESITE_MEDIA_ROOT=str(media_root),
-                      LIVE_INFERENCE_CHANNELS="live-inference-0")  # fmt: skip
-    port = free_port()
-    web = start(["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "facesite.asgi:application"], env,
-                tmp_path / "daphne.log")  # fmt: skip
-    worker = start(["manage.py", "runworker", "live-inference-0"], env, tmp_path / "worker.log")
+    env = {"REDIS_URL": redis_url, "LIVE_INFERENCE_CHANNELS": "live-inference-0"}
+    worker = start_python(["manage.py", "runworker", "live-inference-0"],
+                          service_env(DATABASE_URL=test_database_url(), FACESITE_MEDIA_ROOT=str(media_root), **env),
+                          tmp_path / "worker.log")  # fmt: skip
     try:
-        wait_for_port(port, web)
+        web = start_daphne(**env)
 
         async def stream() -> list[dict]:
             replies = []
-            url = f"ws://127.0.0.1:{port}/ws/live/"
+            url = f"{web.ws_url}/ws/live/"
             async with websockets.connect(url, origin="http://127.0.0.1", additional_headers={"Cookie": cookie}) as ws:
                 for frame_id, frame in enumerate(hamilton_frames[:30]):
                     await ws.send(jpeg_message(frame, frame_id))
@@ -48,7 +39,6 @@ def test_frames_are_recognised_by_a_runworker_process(transactional_db, redis_ur
 
         replies = asyncio.run(stream())
     finally:
-        stop_process(web)
         stop_process(worker)
     worker_log = (tmp_path / "worker.log").read_text()
     assert [r["frame_id"] for r in replies] == list(range(30))
@@ -56,7 +46,7 @@ def test_frames_are_recognised_by_a_runworker_process(transactional_db, redis_ur
     assert "lin_manuel_miranda" in names, (names, worker_log[-2000:])
     # the inference ran in the worker: only its log shows onnxruntime sessions being made
     assert "onnxruntime session" in worker_log
-    assert "onnxruntime session" not in (tmp_path / "daphne.log").read_text()
+    assert "onnxruntime session" not in web.log()
 
 
 @pytest.mark.services

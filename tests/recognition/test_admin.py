@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
@@ -19,24 +18,6 @@ from recognition.services.enrollment import start_enrollment
 from recognition.uploads import UploadItem
 
 Status = FaceImage.Status
-
-
-@pytest.fixture
-def media(settings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def admin_user(db):
-    return get_user_model().objects.create_superuser("boss", "boss@example.test", "a-long-test-password")
-
-
-@pytest.fixture
-def staff_client(admin_user) -> Client:
-    client = Client()
-    client.force_login(admin_user)
-    return client
 
 
 @pytest.fixture
@@ -196,9 +177,7 @@ def test_batches_show_progress_and_errors_and_add_means_upload(staff_client, enr
     listing = staff_client.get(changelist("enrollment")).content.decode()
     assert 'class="batch-bar"' in listing and "100%" in listing
     assert reverse("recognition:upload") in listing
-    detail = staff_client.get(
-        reverse("admin:recognition_enrollment_change", args=[batch.pk])
-    ).content.decode()
+    detail = staff_client.get(reverse("admin:recognition_enrollment_change", args=[batch.pk])).content.decode()
     assert "x/readme.txt" in detail and "2 images: 2 enrolled" in detail
     add = staff_client.get(reverse("admin:recognition_enrollment_add"))
     assert add.status_code == 302 and add["Location"] == reverse("recognition:upload")
@@ -206,16 +185,14 @@ def test_batches_show_progress_and_errors_and_add_means_upload(staff_client, enr
     assert reverse("recognition:upload") in index
 
 
-def test_reembed_calls_the_reembed_service_or_says_it_is_missing(
-    staff_client, admin_user, monkeypatch
-) -> None:
+def test_reembed_calls_the_reembed_service_or_says_it_is_missing(staff_client, staff, monkeypatch) -> None:
     pack, _ = PackSettings.objects.get_or_create(pack="open", defaults={"threshold": 0.3, "margin": 0.05})
     calls = []
     fake = types.ModuleType("recognition.services.reembed")
     fake.start_reembed = lambda pack, started_by: calls.append((pack, started_by)) or "job 7"
     monkeypatch.setitem(sys.modules, "recognition.services.reembed", fake)
     response = act(staff_client, "packsettings", "reembed", [pack])
-    assert calls == [("open", admin_user)]
+    assert calls == [("open", staff)]
     assert "has started (job 7)" in response.content.decode()
 
     monkeypatch.setitem(sys.modules, "recognition.services.reembed", None)  # import now raises ImportError

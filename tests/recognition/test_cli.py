@@ -23,12 +23,6 @@ TREE = {  # dataset folder -> source image under ../shared/data/faces/identities
 }
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 @pytest.fixture
 def models_present() -> None:
     from recognition.engine.model_store import ModelCorrupt, ModelMissing
@@ -137,8 +131,9 @@ def test_reembed_switches_the_active_pack_only_when_every_image_has_the_new_embe
     assert PackSettings.objects.filter(pack="open", threshold=0.45, margin=0.05).exists()
     vectors = FaceEmbedding.objects.filter(model_name="sface_2021dec")
     assert vectors.count() == 3 and {len(np.asarray(v.vector)) for v in vectors} == {128}
-    assert set(vectors.values_list("face_image__person_id", flat=True)) == set(vectors.values_list("person_id",
-                                                                                                     flat=True))
+    assert set(vectors.values_list("face_image__person_id", flat=True)) == set(
+        vectors.values_list("person_id", flat=True)
+    )
     assert list(PackSettings.objects.filter(is_active=True).values_list("pack", flat=True)) == ["open"]
     assert FaceEmbedding.objects.filter(model_name="arcface_mbf").count() == 3  # kept for a switch back
     run("reembed", "open")  # again: nothing to do, nothing duplicated

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from recognition.models import Person
@@ -13,9 +12,8 @@ def add_person(client: Client, name: str, slug: str):
                                                           "notes": ""}, follow=True)  # fmt: skip
 
 
-def test_a_duplicate_name_is_flagged_when_the_person_is_created(db):
-    client = Client()
-    client.force_login(get_user_model().objects.create_superuser("root", "root@example.test", None))
+def test_a_duplicate_name_is_flagged_when_the_person_is_created(staff_client: Client):
+    client = staff_client
     first = add_person(client, "Ann Lee", "ann-lee")
     assert "already called" not in first.content.decode()
     second = add_person(client, "ann lee ", "ann-lee-2")

@@ -23,12 +23,6 @@ OTHER_FACE = "identities/facerec_biden/1.jpg"
 TWO_FACES = "group/facerec_two_people.jpg"
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 @pytest.fixture(scope="session")
 def analyzer():
     from recognition.engine.model_store import ModelCorrupt, ModelMissing

@@ -27,21 +27,8 @@ PASSWORD = "Amber-Falcon-2741"
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
+def signup_pending(settings, tmp_path: Path) -> None:
     settings.SIGNUP_PENDING_DIR = tmp_path / "signup"
-
-
-@pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_superuser("boss", "boss@example.test", PASSWORD)
-
-
-@pytest.fixture
-def staff_client(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 def items(faces_data: Path, folder: str, numbers, name: str = "") -> list[UploadItem]:
@@ -174,7 +161,7 @@ def test_staff_enrolling_the_real_person_after_someone_took_their_face_is_flagge
 
 
 def test_with_approval_on_self_enrolled_people_are_searchable_only_once_approved(
-    staff, faces_data, settings, django_capture_on_commit_callbacks
+    staff_client, faces_data, settings, django_capture_on_commit_callbacks
 ) -> None:
     import cv2
 
@@ -199,8 +186,6 @@ def test_with_approval_on_self_enrolled_people_are_searchable_only_once_approved
     member_upload(copycat, faces_data, VERA, [4], django_capture_on_commit_callbacks)
     assert IdentityConflict.objects.get().other == mine
 
-    staff_client = Client()
-    staff_client.force_login(staff)
     response = staff_client.post(reverse("admin:recognition_person_changelist"),
                                  {"action": "approve", "_selected_action": [mine.pk]})  # fmt: skip
     assert response.status_code == 302

@@ -13,41 +13,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, Person
+from tests.support.users import PASSWORD, make_user, session_client
 
-PASSWORD = "a-long-test-password"
 UPLOAD = "/recognition/upload/"
-
-
-@pytest.fixture
-def media(settings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def staff(db):
-    return get_user_model().objects.create_superuser("boss", "boss@example.test", PASSWORD)
-
-
-@pytest.fixture
-def staff_client(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
-def member_client(db) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.create_user("member", "member@example.test", PASSWORD))
-    return client
 
 
 def build_dataset(faces_data: Path, root: Path) -> Path:
@@ -242,9 +216,7 @@ def test_face_images_are_served_to_staff_only_and_never_cached(
 
     assert client.get(url).status_code == 302  # anonymous: to the login page
     assert member_client.get(url).status_code == 403
-    staff_without_permission = get_user_model().objects.create_user("clerk", password=PASSWORD, is_staff=True)
-    clerk = Client()
-    clerk.force_login(staff_without_permission)
+    clerk = session_client(make_user("clerk", staff=True))  # staff without the recognition permissions
     assert clerk.get(url).status_code == 403
     assert staff_client.get(reverse("recognition:face_image", args=[image.pk + 10_000])).status_code == 404
 
@@ -267,7 +239,7 @@ def test_a_folder_uploaded_in_the_browser_shows_live_progress(
     request.getfixturevalue("celery_worker_process")
     base = request.getfixturevalue("daphne_server")
     dataset = build_dataset(faces_data, tmp_path / "dataset")
-    get_user_model().objects.create_superuser("boss", "boss@example.test", PASSWORD)
+    make_user("boss", superuser=True, password=PASSWORD)
     browser = request.getfixturevalue("browser")  # after the ORM calls: Playwright's loop blocks the sync ORM
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{base}/admin/login/?next={UPLOAD}")
@@ -292,8 +264,7 @@ def test_a_folder_uploaded_in_the_browser_shows_live_progress(
 
     page.goto(f"{base}/admin/recognition/person/")
     page.wait_for_function(
-        "Array.from(document.querySelectorAll('img.face-thumb'))"
-        ".filter(i => i.complete && i.naturalWidth).length >= 6"
+        "Array.from(document.querySelectorAll('img.face-thumb')).filter(i => i.complete && i.naturalWidth).length >= 6"
     )
     assert page.locator("#result_list tbody tr").count() == 2
     page.screenshot(path=str(Path("/tmp/recognition_admin_people.png")), full_page=True)

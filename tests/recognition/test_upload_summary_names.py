@@ -4,10 +4,9 @@ stored name), as recognition.uploads.clean_person_name makes them."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from recognition.uploads import clean_person_name
+from tests.support.users import make_user, session_client
 
 
 @pytest.mark.browser
@@ -17,9 +16,7 @@ def test_folder_summary_shows_stored_names(request, tmp_path, transactional_db) 
     for folder in ("ann_lee", "Bob__Baker", "ann lee"):
         (dataset / folder).mkdir(parents=True)
         (dataset / folder / "1.jpg").write_bytes(b"not really a jpeg")
-    boss = get_user_model().objects.create_superuser("boss", "boss@example.test", None)
-    client = Client()
-    client.force_login(boss)
+    client = session_client(make_user("boss", superuser=True))
     session = client.cookies["sessionid"].value
     base = request.getfixturevalue("daphne_server")
     browser = request.getfixturevalue("browser")

@@ -19,7 +19,7 @@ from celery import Celery
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, Source
 from recognition.services import enrollment
 from recognition.uploads import UploadItem
-from tests.conftest import REPO, service_env, stop_process, test_database_url
+from tests.support.services import REPO, service_env, stop_process, test_database_url
 
 CHUNK = 4
 

@@ -23,7 +23,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from facesite.local.postgres import EmbeddedPostgres
-from tests.conftest import REPO, free_port, service_env, stop_process, wait_for_port
+from tests.support.services import REPO, free_port, service_env
 
 URLCONF = "tests.reliability.urls"
 
@@ -50,9 +50,7 @@ def test_api_clients_get_the_api_error_shape(client: Client) -> None:
         "status": 503,
         "message": response.json()["message"],
     }
-    assert (
-        client.get("/test/refused/", HTTP_ACCEPT="application/json").json()["error"] == "database_unavailable"
-    )
+    assert client.get("/test/refused/", HTTP_ACCEPT="application/json").json()["error"] == "database_unavailable"
 
 
 @pytest.mark.django_db
@@ -73,10 +71,7 @@ def test_other_errors_stay_500(client: Client) -> None:
 
 
 def test_connections_give_up_after_a_timeout() -> None:
-    assert (
-        django_settings.DATABASES["default"]["OPTIONS"]["connect_timeout"]
-        == django_settings.DB_CONNECT_TIMEOUT_S
-    )
+    assert django_settings.DATABASES["default"]["OPTIONS"]["connect_timeout"] == django_settings.DB_CONNECT_TIMEOUT_S
 
 
 # --- a real outage ------------------------------------------------------------------------------------------
@@ -126,51 +121,36 @@ def cluster() -> Iterator[EmbeddedPostgres]:
 
 @pytest.mark.services
 def test_postgres_restart_gives_503_then_recovers_in_the_same_web_process(
-    cluster: EmbeddedPostgres, tmp_path: Path
+    cluster: EmbeddedPostgres, start_daphne
 ) -> None:
-    env = service_env(
-        DATABASE_URL=cluster.url,
-        FACESITE_MEDIA_ROOT=str(tmp_path / "media"),
-        ADMIN_USERNAME="boss",
-        ADMIN_PASSWORD="a-long-outage-password",
-        DB_CONNECT_TIMEOUT_S="2",
-    )
+    env = {
+        "DATABASE_URL": cluster.url,
+        "ADMIN_USERNAME": "boss",
+        "ADMIN_PASSWORD": "a-long-outage-password",
+        "DB_CONNECT_TIMEOUT_S": "2",
+    }
     for command in (["migrate", "-v0"], ["ensure_admin"]):
-        done = subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, capture_output=True,
-                              text=True)  # fmt: skip
+        done = subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=service_env(**env),
+                              capture_output=True, text=True)  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
-    port = free_port()
-    log = tmp_path / "daphne.log"
-    daphne = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                               "facesite.asgi:application"], cwd=REPO, env=env, stdout=log.open("w"),
-                              stderr=subprocess.STDOUT)  # fmt: skip
-    try:
-        wait_for_port(port, daphne)
-        browser = Browser(f"http://127.0.0.1:{port}")
-        browser.log_in("boss", "a-long-outage-password")
-        pages = {
-            "/healthz": "application/json",
-            "/attendance/": "text/html",
-            "/api/v1/persons/": "application/json",
-        }
-        assert {path: browser.request(path, accept=a)[0] for path, a in pages.items()} == dict.fromkeys(
-            pages, 200
-        )
+    daphne = start_daphne(**env)
+    browser = Browser(daphne.url)
+    browser.log_in("boss", "a-long-outage-password")
+    pages = {
+        "/healthz": "application/json",
+        "/attendance/": "text/html",
+        "/api/v1/persons/": "application/json",
+    }
+    assert {path: browser.request(path, accept=a)[0] for path, a in pages.items()} == dict.fromkeys(pages, 200)
 
-        cluster.stop()
-        down = {path: browser.request(path, accept=a) for path, a in pages.items()}
-        assert {path: status for path, (status, _) in down.items()} == dict.fromkeys(pages, 503), (
-            log.read_text()
-        )
-        assert json.loads(down["/healthz"][1])["database"]["ok"] is False
-        assert b"database is unavailable" in down["/attendance/"][1]
-        assert json.loads(down["/api/v1/persons/"][1])["error"] == "database_unavailable"
+    cluster.stop()
+    down = {path: browser.request(path, accept=a) for path, a in pages.items()}
+    assert {path: status for path, (status, _) in down.items()} == dict.fromkeys(pages, 503), daphne.log()
+    assert json.loads(down["/healthz"][1])["database"]["ok"] is False
+    assert b"database is unavailable" in down["/attendance/"][1]
+    assert json.loads(down["/api/v1/persons/"][1])["error"] == "database_unavailable"
 
-        cluster.ensure_running()
-        assert {path: browser.request(path, accept=a)[0] for path, a in pages.items()} == dict.fromkeys(
-            pages, 200
-        )
-        assert daphne.poll() is None  # the same process, never restarted
-        assert "Traceback" not in log.read_text()
-    finally:
-        stop_process(daphne)
+    cluster.ensure_running()
+    assert {path: browser.request(path, accept=a)[0] for path, a in pages.items()} == dict.fromkeys(pages, 200)
+    assert daphne.running()  # the same process, never restarted
+    assert "Traceback" not in daphne.log()

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from recognition.engine.model_store import ModelCorrupt, ModelMissing, ModelStore
 from recognition.inference import active_pack, verify_active_models
-from tests.conftest import REPO, free_port, service_env
+from tests.support.services import REPO, free_port, service_env
 
 
 @pytest.fixture(scope="module")

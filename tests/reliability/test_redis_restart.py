@@ -14,8 +14,6 @@ import asyncio
 import json
 import shutil
 import struct
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +27,7 @@ from django.test import Client
 from facesite.local.redis import EmbeddedRedis
 from recognition.engine.imageio import decode_image
 from recognition.models import FaceEmbedding, FaceImage, Person
-from tests.conftest import REPO, free_port, service_env, stop_process, test_database_url, wait_for_port
+from tests.support.services import free_port
 
 PERSON = "facerec_obama"
 RECONNECT_DELAY_S = 1.0  # what live.js waits before reconnecting
@@ -92,7 +90,7 @@ async def next_event(feed, timeout: float = 30) -> dict:
 
 @pytest.mark.services
 def test_redis_restart_recognition_resumes_and_the_attendance_feed_recovers(
-    transactional_db, own_redis: EmbeddedRedis, faces_data: Path, media_root: Path, tmp_path: Path
+    transactional_db, own_redis: EmbeddedRedis, start_daphne, faces_data: Path
 ) -> None:
     photos = sorted((faces_data / "identities" / PERSON).iterdir())
     person = enroll(photos[:-1])
@@ -102,15 +100,8 @@ def test_redis_restart_recognition_resumes_and_the_attendance_feed_recovers(
     client.force_login(operator)
     headers = {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
 
-    port = free_port()
-    log = tmp_path / "daphne.log"
-    env = service_env(DATABASE_URL=test_database_url(), REDIS_URL=own_redis.url,
-                      FACESITE_MEDIA_ROOT=str(media_root),
-                      LIVE_RECOGNIZE_EVERY="2", ATTENDANCE_COOLDOWN_S="0")  # fmt: skip
-    daphne = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                               "facesite.asgi:application"], cwd=REPO, env=env, stdout=log.open("w"),
-                              stderr=subprocess.STDOUT)  # fmt: skip
-    live_url, feed_url = f"ws://127.0.0.1:{port}/ws/live/", f"ws://127.0.0.1:{port}/ws/attendance/"
+    daphne = start_daphne(REDIS_URL=own_redis.url, LIVE_RECOGNIZE_EVERY="2", ATTENDANCE_COOLDOWN_S="0")
+    live_url, feed_url = f"{daphne.ws_url}/ws/live/", f"{daphne.ws_url}/ws/attendance/"
     outcome: dict[str, str] = {}
 
     async def scenario() -> None:
@@ -127,9 +118,7 @@ def test_redis_restart_recognition_resumes_and_the_attendance_feed_recovers(
             live = await recognised(live_url, headers, frame, person.display_name, socket=live)
             outcome["live"] = "the open socket kept working"
         except websockets.ConnectionClosed as closed:
-            assert not 4400 <= (closed.rcvd.code if closed.rcvd else 1006) < 4500, (
-                "live.js would not reconnect"
-            )
+            assert not 4400 <= (closed.rcvd.code if closed.rcvd else 1006) < 4500, "live.js would not reconnect"
             await asyncio.sleep(RECONNECT_DELAY_S)
             live = await recognised(live_url, headers, frame, person.display_name)
             outcome["live"] = f"closed ({closed.rcvd.code if closed.rcvd else 'no close frame'}), reconnected"
@@ -154,9 +143,5 @@ def test_redis_restart_recognition_resumes_and_the_attendance_feed_recovers(
         await live.close()
         await feed.close()
 
-    try:
-        wait_for_port(port, daphne)
-        asyncio.run(scenario())
-    finally:
-        stop_process(daphne)
+    asyncio.run(scenario())
     print("after the Redis restart:", outcome)

@@ -25,14 +25,12 @@ from recognition import tasks as recognition_tasks
 from recognition.models import FaceImage, Person
 from recognition.services import lifecycle
 from tests.attendance.factories import BOX, frame
-from tests.conftest import REPO, service_env, stop_process, test_database_url
+from tests.support.services import REPO, service_env, stop_process, test_database_url
 
 
 def binned_image(person: Person, name: str, days_in_bin: float) -> FaceImage:
     """An enrolled image with a real file, moved to the recycle bin `days_in_bin` days ago."""
-    image = FaceImage(
-        person=person, sha256=name.ljust(64, "0"), source="import", status=FaceImage.Status.ENROLLED
-    )
+    image = FaceImage(person=person, sha256=name.ljust(64, "0"), source="import", status=FaceImage.Status.ENROLLED)
     image.file.save(f"{name}.jpg", ContentFile(b"\xff\xd8\xff" + name.encode()), save=True)
     lifecycle.move_images_to_recycle_bin([image])
     FaceImage.objects.filter(pk=image.pk).update(deleted_at=timezone.now() - timedelta(days=days_in_bin))
@@ -70,9 +68,7 @@ def test_recycle_bin_older_than_the_retention_is_purged_newer_kept(settings, med
     assert FaceImage.objects.filter(pk=new.pk, status=FaceImage.Status.DELETED).exists() and new_file.exists()
     assert FaceImage.objects.filter(pk=enrolled.pk).exists()
     # a person in the bin longer than the period, with no images left, goes too
-    gone = Person.objects.create(
-        display_name="Gone", slug="gone", deleted_at=timezone.now() - timedelta(days=3)
-    )
+    gone = Person.objects.create(display_name="Gone", slug="gone", deleted_at=timezone.now() - timedelta(days=3))
     recognition_tasks.purge_recycle_bin.delay()
     assert not Person.objects.filter(pk=gone.pk).exists() and Person.objects.filter(pk=person.pk).exists()
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.test import Client
 
 from accounts import services
 from recognition.models import Enrollment, FaceImage, Person
@@ -17,7 +16,8 @@ from recognition.services import lifecycle
 from recognition.services.enrollment import NameUnavailable, person_for_name, start_enrollment
 from recognition.uploads import read_folder
 from tests.recognition.test_upload_page import folder_post
-from tests.security.conftest import PASSWORD, make_user
+from tests.security.conftest import PASSWORD
+from tests.support.users import session_client
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +28,6 @@ FACES = "identities/deepface_p02"
 def storage(settings, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SIGNUP_PENDING_DIR = tmp_path / "signup"
-
-
-@pytest.fixture
-def staff(db):
-    return make_user("staffer", PASSWORD, is_staff=True, is_superuser=True)
 
 
 def dataset(tmp_path: Path, faces_data: Path, folder: str, numbers=(1, 2)) -> Path:
@@ -62,9 +57,7 @@ def test_a_folder_named_after_a_member_never_lands_in_their_person(tmp_path, fac
         person_for_name("jane doe")
 
     # The upload page says so on the batch page; the CLI enrolls by name through the same service.
-    client = Client()
-    client.force_login(staff)
-    response = client.post("/recognition/upload/", folder_post(tmp_path / "dataset"), follow=True)
+    response = session_client(staff).post("/recognition/upload/", folder_post(tmp_path / "dataset"), follow=True)
     assert response.status_code == 200 and "belongs to a member&#x27;s account" in response.content.decode()
     with pytest.raises(CommandError, match="belongs to a member's account"):
         call_command("enroll", str(tmp_path / "dataset" / "Jane_Doe"), person="Jane Doe")

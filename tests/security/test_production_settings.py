@@ -8,7 +8,7 @@ import secrets
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.support.services import REPO
 
 PRODUCTION = "facesite.settings_production"
 
@@ -62,10 +62,7 @@ def test_production_settings_hold_what_they_promise() -> None:
         timeout=240,
     )
     assert result.returncode == 0, result.stderr
-    assert (
-        result.stdout.split("\n")[-2]
-        == "False True True True True True True ('HTTP_X_FORWARDED_PROTO', 'https')"
-    )
+    assert result.stdout.split("\n")[-2] == "False True True True True True True ('HTTP_X_FORWARDED_PROTO', 'https')"
 
 
 def test_a_missing_secret_key_fails_at_start_with_a_clear_message(tmp_path) -> None:
