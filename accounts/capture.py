@@ -22,11 +22,11 @@ import shutil
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 
+from accounts.pending_frames import discard_pending, pending_dir, purge_stale_pending
 from accounts.services import person_for_user, require_consent
 from recognition import liveness
 from recognition.domain.liveness import Reason, Status
@@ -132,11 +132,6 @@ class FrameVerdict:
         return {**asdict(self), "done": self.done}
 
 
-def pending_dir(user_id: int, capture_id: str | None = None) -> Path:
-    root = Path(settings.SIGNUP_PENDING_DIR) / str(int(user_id))
-    return root / capture_id if capture_id else root
-
-
 # The face template of the first kept photo, which later frames must match. A biometric template, so it is kept
 # beside the kept frames (deleted with them), never in the session (django_session rows outlive erasure).
 REFERENCE_FILE = "reference.npy"
@@ -158,33 +153,6 @@ def _keep_reference(state: CaptureState, embedding: np.ndarray) -> None:
 
 def _drop_reference(state: CaptureState) -> None:
     (pending_dir(state.user_id, state.capture_id) / REFERENCE_FILE).unlink(missing_ok=True)
-
-
-def discard_pending(user) -> None:
-    """Delete every kept-but-not-enrolled frame of this user (a new capture, or consent withdrawn)."""
-    shutil.rmtree(pending_dir(user.pk), ignore_errors=True)
-
-
-STALE_AFTER_S = 24 * 3600  # kept frames of a capture nobody finished are deleted after a day
-
-
-def purge_stale_pending(max_age_s: float = STALE_AFTER_S) -> int:
-    """Delete the kept frames of captures abandoned more than `max_age_s` ago (every user). Returns how many
-    users' folders were removed. Run at every capture start, so abandoned frames never linger long."""
-    root = Path(settings.SIGNUP_PENDING_DIR)
-    if not root.is_dir():
-        return 0
-    cutoff = time.time() - max_age_s
-    removed = 0
-    for folder in root.iterdir():
-        try:
-            newest = max((p.stat().st_mtime for p in folder.rglob("*")), default=folder.stat().st_mtime)
-        except OSError:
-            continue
-        if newest < cutoff:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-    return removed
 
 
 def _enrolled_count(person: Person) -> int:

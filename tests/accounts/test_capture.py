@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from accounts import capture
+from accounts import capture, pending_frames
 from accounts.views import PENDING
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, Person
 from tests.accounts.conftest import (
@@ -190,7 +190,7 @@ def test_abandoned_captures_are_deleted_after_a_day(storage) -> None:
     for folder in (abandoned, recent):
         folder.mkdir(parents=True)
         (folder / "01.jpg").write_bytes(b"x")
-    day_ago = time.time() - capture.STALE_AFTER_S - 60
+    day_ago = time.time() - pending_frames.STALE_AFTER_S - 60
     for path in (abandoned / "01.jpg", abandoned, abandoned.parent):
         os.utime(path, (day_ago, day_ago))
     start(client_for(signed_up()))  # every capture start sweeps
