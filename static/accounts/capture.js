@@ -132,7 +132,7 @@
       setStatus("Liveness check passed: now taking photos");
       startBtn.textContent = "Taking photos…";
       roundStarted = performance.now();  // the photo round's time starts now
-    } else if (reply.reason.startsWith("liveness failed")) {
+    } else if (reply.code === "liveness_failed") {
       setStatus("Not passed: " + reply.reason.replace("liveness failed: ", "") + ". A new check begins.");
     } else if (wasChallenge && challenge) {
       // the status line shows the move number (showChallenge)

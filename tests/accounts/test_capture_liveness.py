@@ -124,6 +124,7 @@ def test_a_failed_challenge_starts_a_new_random_one(monkeypatch) -> None:
     reply = capture.offer_frame(state, blank, NoFace(), now=30.0)  # past LIVENESS_TIMEOUT_S
     assert reply.reason == "liveness failed: no face" and not reply.kept  # none within LIVENESS_TIMEOUT_S
     assert state.challenges == 2 and not state.live and reply.liveness["done"] == 0
+    assert reply.code == capture.FrameRefusal.LIVENESS_FAILED and state.refused == {"liveness_failed": 1}
 
 
 def test_the_frame_endpoint_reports_the_challenge(faces_data: Path, analyzer) -> None:
