@@ -40,6 +40,10 @@ import numpy as np
 from bench.accuracy import DEFAULT_DATA, IdentityImage, embed_identities, load_identities
 from bench.harness import write_json
 from recognition.domain.matching import InMemoryGallery, MatchPolicy, match_faces
+from recognition.engine.analyzer import FaceAnalyzer
+from recognition.engine.imageio import decode_image
+from recognition.engine.model_store import ModelStore
+from recognition.engine.runtime import RuntimeOptions, SessionFactory
 from recognition.services.calibration import calibrate_arrays
 from recognition.services.matching import DEFAULT_POLICIES
 
@@ -303,11 +307,7 @@ def run(
     return {"openset": results}
 
 
-def pack_analyzer(pack: str, *, weights: Path | None = None, threads: int = 0):
-    from recognition.engine.analyzer import FaceAnalyzer
-    from recognition.engine.model_store import ModelStore
-    from recognition.engine.runtime import RuntimeOptions, SessionFactory
-
+def pack_analyzer(pack: str, *, weights: Path | None = None, threads: int = 0) -> FaceAnalyzer:
     store = ModelStore(root=weights) if weights else ModelStore()
     factory = SessionFactory(RuntimeOptions(intra_op_threads=threads))
     return FaceAnalyzer.from_pack(pack, store, factory, with_emotion=False)
@@ -322,8 +322,6 @@ def embed_pack(
 def embed_group_photos(analyzer, data_dir: Path) -> list[list[np.ndarray]]:
     """Embeddings of every face in the PASCAL VOC group photos (group/dlib_pascal_voc: Flickr strangers, 2-7
     faces a photo, none of them in identities/), one list per photo."""
-    from recognition.engine.imageio import decode_image
-
     folder = data_dir / "group" / "dlib_pascal_voc"
     pictures = []
     for path in sorted(folder.glob("*.jpg")):

@@ -14,7 +14,7 @@ from pgvector import Vector
 from pgvector.django import CosineDistance, VectorField
 
 from recognition.domain.matching import Hit
-from recognition.models import Enrollment, FaceEmbedding, FaceImage, IdentityConflict
+from recognition.models import EMBEDDING_DIMENSIONS, Enrollment, FaceEmbedding, FaceImage, IdentityConflict
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,6 @@ def _cosine_distance(vector, model_name: str):
 
 
 def _dimensions(model_name: str) -> int:
-    from recognition.models import EMBEDDING_DIMENSIONS
-
     if model_name not in EMBEDDING_DIMENSIONS:
         raise KeyError(f"unknown embedding model {model_name!r}; known: {sorted(EMBEDDING_DIMENSIONS)}")
     return EMBEDDING_DIMENSIONS[model_name]
