@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
@@ -52,13 +53,23 @@ class PersonScore:
     images: int  # how many of the person's embeddings were pooled
 
 
+class Decision(StrEnum):
+    """Why a face was or was not given a person (Match.reason); the API reports it as `decision`."""
+
+    ACCEPTED = "accepted"
+    BELOW_THRESHOLD = "below_threshold"  # the nearest person's pooled score is under the threshold
+    AMBIGUOUS = "ambiguous"  # the runner-up person is within the margin
+    TAKEN = "taken"  # the person who would match is given to another face of the same picture
+    EMPTY_GALLERY = "empty_gallery"
+
+
 @dataclass(frozen=True)
 class Match:
     person_id: int | None  # the accepted person; None means "unknown"
     candidate_id: int | None  # the nearest person, reported even when unknown (None: empty gallery)
     score: float  # the candidate's pooled score (0.0 for an empty gallery)
     margin: float  # candidate's score minus the runner-up's (the whole score when there is no runner-up)
-    reason: str  # accepted | below_threshold | ambiguous | taken | empty_gallery
+    reason: Decision
 
     @property
     def known(self) -> bool:
@@ -107,18 +118,18 @@ def decide(scores: Sequence[PersonScore], policy: MatchPolicy, *, exclude: froze
     given to other faces of the same picture and do not compete."""
     ranked = [s for s in scores if s.person_id not in exclude]
     if not scores:
-        return Match(None, None, 0.0, 0.0, "empty_gallery")
+        return Match(None, None, 0.0, 0.0, Decision.EMPTY_GALLERY)
     nearest = scores[0]
     if not ranked:  # everyone near this face is another face in the picture
-        return Match(None, nearest.person_id, nearest.score, nearest.score, "taken")
+        return Match(None, nearest.person_id, nearest.score, nearest.score, Decision.TAKEN)
     best = ranked[0]
     margin = best.score - ranked[1].score if len(ranked) > 1 else best.score
     if best.score < policy.threshold:
-        reason = "taken" if nearest.score >= policy.threshold else "below_threshold"
+        reason = Decision.TAKEN if nearest.score >= policy.threshold else Decision.BELOW_THRESHOLD
         return Match(None, nearest.person_id, nearest.score, _margin(scores), reason)
     if margin < policy.margin:
-        return Match(None, best.person_id, best.score, margin, "ambiguous")
-    return Match(best.person_id, best.person_id, best.score, margin, "accepted")
+        return Match(None, best.person_id, best.score, margin, Decision.AMBIGUOUS)
+    return Match(best.person_id, best.person_id, best.score, margin, Decision.ACCEPTED)
 
 
 def _margin(scores: Sequence[PersonScore]) -> float:
@@ -152,7 +163,7 @@ def assign(per_face: Sequence[Sequence[PersonScore]], policy: MatchPolicy) -> li
         match = decide(scores, policy, exclude=others)
         if match.known and match.person_id != given.get(i):
             # The assignment preferred another outcome for this face; never accept what it did not give.
-            match = Match(None, match.person_id, match.score, match.margin, "taken")
+            match = Match(None, match.person_id, match.score, match.margin, Decision.TAKEN)
         matches.append(match)
     return matches
 

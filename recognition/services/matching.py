@@ -13,6 +13,7 @@ import numpy as np
 from recognition.domain.matching import (
     MAX_WEIGHT,
     TOP_K,
+    Decision,
     Hit,
     InMemoryGallery,
     Match,
@@ -153,8 +154,8 @@ def verify_person(image_bgr: np.ndarray, person_id: int, *, pack: str | None = N
 
 # The domain's names stay importable from here for callers written before the move.
 __all__ = [
-    "DEFAULT_POLICIES", "MAX_WEIGHT", "TOP_K", "Hit", "InMemoryGallery", "Match", "MatchPolicy", "NoFaceFound",
-    "PersonScore", "Recognition", "RecognizedFace", "SearchFn", "Verification", "assign", "decide", "identify",
-    "match_faces", "pack_model_name", "pack_model_version", "pack_policy", "pool_hits", "pool_scores",
+    "DEFAULT_POLICIES", "MAX_WEIGHT", "TOP_K", "Decision", "Hit", "InMemoryGallery", "Match", "MatchPolicy",
+    "NoFaceFound", "PersonScore", "Recognition", "RecognizedFace", "SearchFn", "Verification", "assign", "decide",
+    "identify", "match_faces", "pack_model_name", "pack_model_version", "pack_policy", "pool_hits", "pool_scores",
     "recognize", "verify_images", "verify_person",
 ]  # fmt: skip

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from recognition.domain.matching import (
+    Decision,
     Hit,
     InMemoryGallery,
     MatchPolicy,
@@ -33,6 +34,7 @@ def scores(**by_person: float) -> list[PersonScore]:
 def test_accepts_the_best_person_when_it_clears_threshold_and_margin():
     match = decide(scores(p1=0.62, p2=0.30), POLICY)
     assert (match.person_id, match.candidate_id, match.reason) == (1, 1, "accepted")
+    assert match.reason is Decision.ACCEPTED  # a code, which the API writes as its value
     assert match.margin == pytest.approx(0.32)
 
 
@@ -92,7 +94,7 @@ def test_two_faces_never_get_the_same_person():
     assert a.person_id == 2
     # ...and when the next person does not clear the threshold, face A is unknown, its candidate reported.
     a, b = assign([scores(p1=0.70, p2=0.30), face_b], POLICY)
-    assert (b.person_id, a.person_id, a.reason, a.candidate_id) == (1, None, "taken", 1)
+    assert (b.person_id, a.person_id, a.reason, a.candidate_id) == (1, None, Decision.TAKEN, 1)
 
 
 def test_assignment_maximises_the_total_not_the_first_pick():
