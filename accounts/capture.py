@@ -28,7 +28,7 @@ from django.conf import settings
 
 from accounts.pending_frames import discard_pending, pending_dir, purge_stale_pending
 from accounts.services import person_for_user, require_consent
-from recognition import liveness
+from recognition import inference, liveness
 from recognition.domain.liveness import Reason, Status
 from recognition.domain.quality import QualityCode, QualityGate, Rejection
 from recognition.engine.capture import Offer, PoseCollector
@@ -228,9 +228,7 @@ def next_instruction(state: CaptureState) -> str:
 
 
 def _same_person_threshold() -> float:
-    from recognition.inference import active_pack  # loads onnxruntime: only once a frame is checked
-
-    return pack_policy(active_pack().name).threshold
+    return pack_policy(inference.active_pack().name).threshold
 
 
 def offer_frame(
@@ -250,9 +248,7 @@ def offer_frame(
     except InvalidImage as exc:
         return _refused(state, FrameRefusal.UNREADABLE, f"unreadable frame ({exc})")
     if analyzer is None:
-        from recognition.inference import face_analyzer  # loads onnxruntime: only once a frame is checked
-
-        analyzer = face_analyzer()
+        analyzer = inference.face_analyzer()
     if not state.live:
         return _liveness_frame(state, frame, analyzer, now)
     gate = gate or quality_gate()

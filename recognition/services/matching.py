@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recognition import inference
 from recognition.domain.matching import (
     MAX_WEIGHT,
     TOP_K,
@@ -89,8 +90,6 @@ class Recognition:
 
 
 def _pack_and_analyzer(pack: str | None):
-    from recognition import inference  # loads onnxruntime: only when a picture is analysed, not at import
-
     name = pack or inference.active_pack().name
     return name, inference.face_analyzer(name)
 
