@@ -56,6 +56,15 @@ POSE_PLAN = (
 DIFFERENT_PERSON = "a different person than in the first photos"
 
 
+class FrameStatus(StrEnum):
+    """What became of a webcam frame that was not refused."""
+
+    KEPT = "kept"
+    ENOUGH_PHOTOS = "enough_photos"  # the capture has all its photos already
+    LIVENESS_CHECK = "liveness_check"  # the frame went to the running liveness challenge
+    LIVENESS_PASSED = "liveness_passed"
+
+
 class FrameRefusal(StrEnum):
     """Why a webcam frame was not kept, besides the quality gate's codes (recognition.domain.quality)."""
 
@@ -135,7 +144,7 @@ class FrameVerdict:
     minimum: int
     box: list[float] | None = None  # the chosen face, as fractions of the frame (x1, y1, x2, y2)
     liveness: dict | None = None  # the challenge's progress while it runs (see liveness_progress)
-    code: str = ""  # why the frame was refused: a QualityCode or FrameRefusal value ("" when not refused)
+    code: str = ""  # a FrameStatus; for a refused frame a QualityCode or FrameRefusal (the page branches on it)
 
     @property
     def done(self) -> bool:
@@ -242,7 +251,8 @@ def offer_frame(
         raise CaptureError(f"a frame may be at most {settings.SIGNUP_MAX_FRAME_BYTES} bytes")
     done = dict(count=state.count, wanted=state.wanted, minimum=state.minimum)
     if state.count >= state.wanted:
-        return FrameVerdict(False, "enough photos", "Done: hold on while your photos are enrolled", **done)
+        return FrameVerdict(False, "enough photos", "Done: hold on while your photos are enrolled", **done,
+                            code=FrameStatus.ENOUGH_PHOTOS)  # fmt: skip
     try:
         frame = decode_image(data, max_pixels=settings.LIVE_MAX_FRAME_PIXELS)
     except InvalidImage as exc:
@@ -290,7 +300,8 @@ def offer_frame(
         _keep_reference(state, face.embedding)
     instruction = "Done: hold on while your photos are enrolled" if state.count >= state.wanted \
         else next_instruction(state)  # fmt: skip
-    return FrameVerdict(True, "kept", instruction, state.count, state.wanted, state.minimum, box)
+    return FrameVerdict(True, "kept", instruction, state.count, state.wanted, state.minimum, box,
+                        code=FrameStatus.KEPT)  # fmt: skip
 
 
 def _liveness_frame(state: CaptureState, frame: np.ndarray, analyzer, now: float | None = None) -> FrameVerdict:
@@ -314,7 +325,7 @@ def _liveness_frame(state: CaptureState, frame: np.ndarray, analyzer, now: float
                             progress=liveness_progress(state))  # fmt: skip
         state.live, state.liveness = True, None
         done = dict(count=state.count, wanted=state.wanted, minimum=state.minimum)
-        return FrameVerdict(False, "liveness passed", next_instruction(state), **done)
+        return FrameVerdict(False, "liveness passed", next_instruction(state), **done, code=FrameStatus.LIVENESS_PASSED)
     if verdict.status is Status.NOT_LIVE:
         _new_challenge(state)
         words = LIVENESS_WORDS.get(verdict.reason, verdict.reason.value if verdict.reason else "")
@@ -323,7 +334,7 @@ def _liveness_frame(state: CaptureState, frame: np.ndarray, analyzer, now: float
     state.liveness = session.to_state()
     done = dict(count=state.count, wanted=state.wanted, minimum=state.minimum)
     return FrameVerdict(False, "liveness check", next_instruction(state), **done,
-                        liveness=liveness_progress(state))  # fmt: skip
+                        liveness=liveness_progress(state), code=FrameStatus.LIVENESS_CHECK)  # fmt: skip
 
 
 def _embedding(analyzer, frame: np.ndarray) -> list[float] | None:

@@ -128,7 +128,7 @@
     instruct(reply.instruction);
     const wasChallenge = !!challenge;
     showChallenge(reply.liveness);
-    if (reply.reason === "liveness passed") {
+    if (reply.code === "liveness_passed") {
       setStatus("Liveness check passed: now taking photos");
       startBtn.textContent = "Taking photos…";
       roundStarted = performance.now();  // the photo round's time starts now

@@ -75,7 +75,7 @@ def test_good_frames_are_kept_and_bad_ones_refused_with_reasons(faces_data: Path
     frames = photo_frames(faces_data, SIGNUP_SET, [1, 2, 3])
     reply = send(client, frames[0])
     assert reply["kept"] and reply["count"] == 1 and reply["instruction"] == capture.POSE_PLAN[1]
-    assert reply["code"] == ""
+    assert reply["code"] == capture.FrameStatus.KEPT
     x1, y1, x2, y2 = reply["box"]
     assert 0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1
 
@@ -114,7 +114,8 @@ def test_enough_photos_are_enrolled_and_the_account_logged_in(
         reply = send(client, frame)
         kept += reply["kept"]
     assert kept == 6 and reply["done"]
-    assert send(client, frame)["reason"] == "enough photos"
+    reply = send(client, frame)
+    assert reply["reason"] == "enough photos" and reply["code"] == capture.FrameStatus.ENOUGH_PHOTOS
 
     with django_capture_on_commit_callbacks(execute=True):  # eager Celery runs the enrollment task on commit
         response = client.post("/accounts/capture/finish/")
