@@ -16,26 +16,29 @@ they are face images under MEDIA_ROOT, and these files are deleted).
 
 from __future__ import annotations
 
-import re
 import secrets
 import shutil
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from enum import StrEnum
 
 import numpy as np
 from django.conf import settings
 
+from accounts.pending_frames import discard_pending, pending_dir, purge_stale_pending
 from accounts.services import person_for_user, require_consent
-from recognition import liveness
+from recognition import inference, liveness
 from recognition.domain.liveness import Reason, Status
-from recognition.engine.capture import PoseCollector
+from recognition.domain.quality import QualityCode, QualityGate, Rejection
+from recognition.engine.capture import Offer, PoseCollector
 from recognition.engine.imageio import InvalidImage, decode_image
 from recognition.models import Enrollment, FaceImage, Person, Source
 from recognition.refusals import Refusal
+from recognition.rejections import rejection_kind, rejection_words
 from recognition.services import lifecycle
-from recognition.services.enrollment import QualityGate, start_enrollment
+from recognition.services.enrollment import quality_gate, start_enrollment
+from recognition.services.matching import pack_policy
 from recognition.uploads import UploadItem
 
 MODES = ("signup", "add", "replace")  # first photos; more photos; new photos that replace the old ones
@@ -52,19 +55,37 @@ POSE_PLAN = (
 )
 DIFFERENT_PERSON = "a different person than in the first photos"
 
-# A refusal reason (QualityGate's, or ours) -> (short category for the counts, what the person should do).
-_ADVICE = (
-    (re.compile(r"^no face"), "no face found", "Move into the picture and face the camera"),
-    (re.compile(r"^face too small"), "face too small", "Come closer to the camera"),
-    (re.compile(r"faces found"), "more than one face", "Make sure only you are in the picture"),
-    (re.compile(r"^too blurred"), "too blurred", "Hold still, and add some light if you can"),
-    (re.compile(r"^face turned too far"), "turned too far", "Turn a little less"),
-    (re.compile(r"^duplicate pose"), "same pose as a kept photo", ""),  # "" = the next pose of the plan
-    (re.compile(r"^a different person"), "a different person",
-     "Only the person signing up should be in the picture"),
-    (re.compile(r"^unreadable"), "unreadable frame", "Check the camera"),
-    (re.compile(r"^liveness failed"), "liveness check failed", ""),  # "" = the new challenge's first step
-)
+
+class FrameStatus(StrEnum):
+    """What became of a webcam frame that was not refused."""
+
+    KEPT = "kept"
+    ENOUGH_PHOTOS = "enough_photos"  # the capture has all its photos already
+    LIVENESS_CHECK = "liveness_check"  # the frame went to the running liveness challenge
+    LIVENESS_PASSED = "liveness_passed"
+
+
+class FrameRefusal(StrEnum):
+    """Why a webcam frame was not kept, besides the quality gate's codes (recognition.domain.quality)."""
+
+    UNREADABLE = "unreadable"
+    DUPLICATE_POSE = "duplicate_pose"
+    DIFFERENT_PERSON = "different_person"
+    LIVENESS_FAILED = "liveness_failed"
+
+
+# A refusal code (the quality gate's, or ours) -> (short category for the counts, what the person should do).
+_ADVICE: dict[str, tuple[str, str]] = {
+    QualityCode.NO_FACE: ("no face found", "Move into the picture and face the camera"),
+    QualityCode.FACE_TOO_SMALL: ("face too small", "Come closer to the camera"),
+    QualityCode.SEVERAL_FACES: ("more than one face", "Make sure only you are in the picture"),
+    QualityCode.BLURRED: ("too blurred", "Hold still, and add some light if you can"),
+    QualityCode.TURNED_AWAY: ("turned too far", "Turn a little less"),
+    FrameRefusal.DUPLICATE_POSE: ("same pose as a kept photo", ""),  # "" = the next pose of the plan
+    FrameRefusal.DIFFERENT_PERSON: ("a different person", "Only the person signing up should be in the picture"),
+    FrameRefusal.UNREADABLE: ("unreadable frame", "Check the camera"),
+    FrameRefusal.LIVENESS_FAILED: ("liveness check failed", ""),  # "" = the new challenge's first step
+}
 # The liveness checker's refusal codes, in words for the page.
 LIVENESS_WORDS = {
     Reason.TIMEOUT: "too slow",
@@ -93,7 +114,7 @@ class CaptureState:
     wanted: int
     minimum: int
     poses: list[list[float]] = field(default_factory=list)  # yaw, pitch of each kept photo
-    refused: dict[str, int] = field(default_factory=dict)  # category -> frames refused for it
+    refused: dict[str, int] = field(default_factory=dict)  # refusal code -> frames refused for it
     batch_id: int | None = None  # set when the kept photos went to enrollment
     last_frame_at: float = 0.0  # the view's rate limit
     live: bool = False  # the liveness challenge was passed in this capture (or is not required)
@@ -123,6 +144,7 @@ class FrameVerdict:
     minimum: int
     box: list[float] | None = None  # the chosen face, as fractions of the frame (x1, y1, x2, y2)
     liveness: dict | None = None  # the challenge's progress while it runs (see liveness_progress)
+    code: str = ""  # a FrameStatus; for a refused frame a QualityCode or FrameRefusal (the page branches on it)
 
     @property
     def done(self) -> bool:
@@ -130,11 +152,6 @@ class FrameVerdict:
 
     def as_dict(self) -> dict:
         return {**asdict(self), "done": self.done}
-
-
-def pending_dir(user_id: int, capture_id: str | None = None) -> Path:
-    root = Path(settings.SIGNUP_PENDING_DIR) / str(int(user_id))
-    return root / capture_id if capture_id else root
 
 
 # The face template of the first kept photo, which later frames must match. A biometric template, so it is kept
@@ -160,33 +177,6 @@ def _drop_reference(state: CaptureState) -> None:
     (pending_dir(state.user_id, state.capture_id) / REFERENCE_FILE).unlink(missing_ok=True)
 
 
-def discard_pending(user) -> None:
-    """Delete every kept-but-not-enrolled frame of this user (a new capture, or consent withdrawn)."""
-    shutil.rmtree(pending_dir(user.pk), ignore_errors=True)
-
-
-STALE_AFTER_S = 24 * 3600  # kept frames of a capture nobody finished are deleted after a day
-
-
-def purge_stale_pending(max_age_s: float = STALE_AFTER_S) -> int:
-    """Delete the kept frames of captures abandoned more than `max_age_s` ago (every user). Returns how many
-    users' folders were removed. Run at every capture start, so abandoned frames never linger long."""
-    root = Path(settings.SIGNUP_PENDING_DIR)
-    if not root.is_dir():
-        return 0
-    cutoff = time.time() - max_age_s
-    removed = 0
-    for folder in root.iterdir():
-        try:
-            newest = max((p.stat().st_mtime for p in folder.rglob("*")), default=folder.stat().st_mtime)
-        except OSError:
-            continue
-        if newest < cutoff:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-    return removed
-
-
 def _enrolled_count(person: Person) -> int:
     return person.images.filter(status=FaceImage.Status.ENROLLED).count()
 
@@ -202,8 +192,7 @@ def start_capture(user, mode: str = "signup") -> CaptureState:
     require_consent(user)
     person = person_for_user(user)
     if person.in_recycle_bin:
-        raise CaptureError("your face data is in the recycle bin; ask an administrator to restore or purge "
-                           "it")
+        raise CaptureError("your face data is in the recycle bin; ask an administrator to restore or purge it")
     photos, least = max(1, settings.SIGNUP_PHOTOS), max(1, settings.SIGNUP_MIN_PHOTOS)
     if mode == "signup":
         enrolled = _enrolled_count(person)
@@ -238,13 +227,6 @@ def liveness_progress(state: CaptureState) -> dict | None:
             "step": session.current.value if session.current else None}  # fmt: skip
 
 
-def _advice(reason: str) -> tuple[str, str]:
-    for pattern, category, instruction in _ADVICE:
-        if pattern.search(reason):
-            return category, instruction
-    return reason, ""
-
-
 def next_instruction(state: CaptureState) -> str:
     if not state.live and state.liveness is not None:
         session = liveness.LivenessSession.from_state(state.liveness)
@@ -255,10 +237,7 @@ def next_instruction(state: CaptureState) -> str:
 
 
 def _same_person_threshold() -> float:
-    from recognition.inference import active_pack
-    from recognition.services.matching import pack_policy
-
-    return pack_policy(active_pack().name).threshold
+    return pack_policy(inference.active_pack().name).threshold
 
 
 def offer_frame(
@@ -272,43 +251,46 @@ def offer_frame(
         raise CaptureError(f"a frame may be at most {settings.SIGNUP_MAX_FRAME_BYTES} bytes")
     done = dict(count=state.count, wanted=state.wanted, minimum=state.minimum)
     if state.count >= state.wanted:
-        return FrameVerdict(False, "enough photos", "Done: hold on while your photos are enrolled", **done)
+        return FrameVerdict(False, "enough photos", "Done: hold on while your photos are enrolled", **done,
+                            code=FrameStatus.ENOUGH_PHOTOS)  # fmt: skip
     try:
         frame = decode_image(data, max_pixels=settings.LIVE_MAX_FRAME_PIXELS)
     except InvalidImage as exc:
-        return _refused(state, f"unreadable frame ({exc})")
+        return _refused(state, FrameRefusal.UNREADABLE, f"unreadable frame ({exc})")
     if analyzer is None:
-        from recognition.inference import face_analyzer
-
-        analyzer = face_analyzer()
+        analyzer = inference.face_analyzer()
     if not state.live:
         return _liveness_frame(state, frame, analyzer, now)
-    gate = gate or QualityGate.from_settings()
+    gate = gate or quality_gate()
     reference = _reference(state)
     threshold = _same_person_threshold() if reference is not None else 0.0
     chosen_faces = []
 
     def choose(faces):
         chosen = gate.choose(faces)
-        if isinstance(chosen, str):
+        if isinstance(chosen, Rejection):
             return chosen
         chosen_faces.append(chosen)
         embedding = chosen.embedding
         if reference is not None and embedding is not None and embedding.shape == reference.shape:
             if float(np.dot(embedding, reference)) < threshold:
-                return DIFFERENT_PERSON
+                return FrameRefusal.DIFFERENT_PERSON
         return chosen
 
     collector = PoseCollector(choose, wanted=state.wanted, min_pose_step=settings.SIGNUP_MIN_POSE_STEP)
     collector.poses.extend((float(y), float(p)) for y, p in state.poses)  # the poses kept in earlier requests
-    verdict = collector.offer(frame, analyzer.analyze(frame, emotion=False))
+    offered = collector.offer(frame, analyzer.analyze(frame, emotion=False))
     box = None
     if chosen_faces:
         height, width = frame.shape[:2]
         x1, y1, x2, y2 = (float(v) for v in chosen_faces[0].box)
         box = [round(x1 / width, 4), round(y1 / height, 4), round(x2 / width, 4), round(y2 / height, 4)]
-    if verdict != "kept":
-        return _refused(state, verdict, box)
+    if offered.outcome is Offer.DUPLICATE_POSE:
+        return _refused(state, FrameRefusal.DUPLICATE_POSE, "duplicate pose", box)
+    if offered.outcome is Offer.REFUSED:
+        if isinstance(offered.refusal, Rejection):
+            return _refused(state, offered.refusal.code, rejection_words(offered.refusal), box)
+        return _refused(state, FrameRefusal.DIFFERENT_PERSON, DIFFERENT_PERSON, box)
     face = chosen_faces[0]
     directory = pending_dir(state.user_id, state.capture_id)
     directory.mkdir(parents=True, exist_ok=True)
@@ -318,7 +300,8 @@ def offer_frame(
         _keep_reference(state, face.embedding)
     instruction = "Done: hold on while your photos are enrolled" if state.count >= state.wanted \
         else next_instruction(state)  # fmt: skip
-    return FrameVerdict(True, "kept", instruction, state.count, state.wanted, state.minimum, box)
+    return FrameVerdict(True, "kept", instruction, state.count, state.wanted, state.minimum, box,
+                        code=FrameStatus.KEPT)  # fmt: skip
 
 
 def _liveness_frame(state: CaptureState, frame: np.ndarray, analyzer, now: float | None = None) -> FrameVerdict:
@@ -338,18 +321,20 @@ def _liveness_frame(state: CaptureState, frame: np.ndarray, analyzer, now: float
         if reference is None or last is None or float(np.dot(np.asarray(last, np.float32), reference)) \
                 < _same_person_threshold():  # fmt: skip
             _new_challenge(state)
-            return _refused(state, f"liveness failed: {DIFFERENT_PERSON}", progress=liveness_progress(state))
+            return _refused(state, FrameRefusal.LIVENESS_FAILED, f"liveness failed: {DIFFERENT_PERSON}",
+                            progress=liveness_progress(state))  # fmt: skip
         state.live, state.liveness = True, None
         done = dict(count=state.count, wanted=state.wanted, minimum=state.minimum)
-        return FrameVerdict(False, "liveness passed", next_instruction(state), **done)
+        return FrameVerdict(False, "liveness passed", next_instruction(state), **done, code=FrameStatus.LIVENESS_PASSED)
     if verdict.status is Status.NOT_LIVE:
         _new_challenge(state)
         words = LIVENESS_WORDS.get(verdict.reason, verdict.reason.value if verdict.reason else "")
-        return _refused(state, f"liveness failed: {words}", progress=liveness_progress(state))
+        return _refused(state, FrameRefusal.LIVENESS_FAILED, f"liveness failed: {words}",
+                        progress=liveness_progress(state))  # fmt: skip
     state.liveness = session.to_state()
     done = dict(count=state.count, wanted=state.wanted, minimum=state.minimum)
     return FrameVerdict(False, "liveness check", next_instruction(state), **done,
-                        liveness=liveness_progress(state))  # fmt: skip
+                        liveness=liveness_progress(state), code=FrameStatus.LIVENESS_CHECK)  # fmt: skip
 
 
 def _embedding(analyzer, frame: np.ndarray) -> list[float] | None:
@@ -359,17 +344,21 @@ def _embedding(analyzer, frame: np.ndarray) -> list[float] | None:
     return [round(float(v), 6) for v in faces[0].embedding]
 
 
-def _refused(state: CaptureState, reason: str, box: list[float] | None = None,
+def _refused(state: CaptureState, code: str, reason: str, box: list[float] | None = None,
              progress: dict | None = None) -> FrameVerdict:  # fmt: skip
-    category, instruction = _advice(reason)
-    state.refused[category] = state.refused.get(category, 0) + 1
+    """A refused frame: counted under its code; `reason` is the words for the page, the advice is the code's."""
+    _, instruction = _ADVICE[code]
+    state.refused[str(code)] = state.refused.get(str(code), 0) + 1
     return FrameVerdict(False, reason, instruction or next_instruction(state), state.count, state.wanted,
-                        state.minimum, box, progress)  # fmt: skip
+                        state.minimum, box, progress, str(code))  # fmt: skip
 
 
 def refusal_summary(state: CaptureState, limit: int = 3) -> list[tuple[str, int]]:
-    """The commonest reasons frames were refused, for "why so few photos?"."""
-    return Counter(state.refused).most_common(limit)
+    """The commonest reasons frames were refused, in words, for "why so few photos?"."""
+    counts = Counter[str]()
+    for code, count in state.refused.items():
+        counts[_ADVICE.get(code, (code, ""))[0]] += count  # a session of before the codes holds the words
+    return counts.most_common(limit)
 
 
 def finish_capture(user, state: CaptureState) -> Enrollment:
@@ -391,6 +380,15 @@ def finish_capture(user, state: CaptureState) -> Enrollment:
     state.batch_id = batch.pk
     shutil.rmtree(directory, ignore_errors=True)
     return batch
+
+
+def _rejection_kind(code: str, words: str) -> str:
+    """One line per kind of rejection: a quality code's words without its figures ("face turned too far to the
+    side", whatever the degrees); any other refusal's words are the same for every file of its kind."""
+    try:
+        return rejection_kind(QualityCode(code))
+    except ValueError:
+        return words
 
 
 @dataclass(frozen=True)
@@ -417,10 +415,11 @@ def capture_outcome(user, state: CaptureState) -> CaptureOutcome:
     person = person_for_user(user)
     enrolled = images.filter(status=FaceImage.Status.ENROLLED).count()
     finished = batch.state in (Enrollment.State.DONE, Enrollment.State.FAILED)
-    # Grouped without their figures: "face turned too far to the side (9 degrees; ...)" -> "... to the side".
-    reasons = Counter(reason.split(" (")[0] for reason in
-                      images.filter(status=FaceImage.Status.REJECTED).values_list("reject_reason", flat=True))
-    reasons.update(error["error"].split(" (")[0] for error in batch.errors)
+    reasons = Counter(
+        _rejection_kind(code, words)
+        for code, words in images.filter(status=FaceImage.Status.REJECTED).values_list("reject_code", "reject_reason")
+    )
+    reasons.update(_rejection_kind(error.get("code", ""), error["error"]) for error in batch.errors)
     rejected = [{"reason": reason, "count": count} for reason, count in reasons.most_common()]
     total = _enrolled_count(person)
     least = max(1, settings.SIGNUP_MIN_PHOTOS)
@@ -430,9 +429,13 @@ def capture_outcome(user, state: CaptureState) -> CaptureOutcome:
         ok = enrolled >= min(least, state.minimum)
     else:
         ok = enrolled >= 1
-    held = finished and not ok and (
-        images.filter(reject_code=Refusal.IDENTITY_CONFLICT).exists()
-        or any(error.get("code") == Refusal.SAME_IMAGE_ELSEWHERE for error in batch.errors)
+    held = (
+        finished
+        and not ok
+        and (
+            images.filter(reject_code=Refusal.IDENTITY_CONFLICT).exists()
+            or any(error.get("code") == Refusal.SAME_IMAGE_ELSEWHERE for error in batch.errors)
+        )
     )
     if not finished:
         message = "Enrolling your photos…"
@@ -448,6 +451,5 @@ def capture_outcome(user, state: CaptureState) -> CaptureOutcome:
                 message += f" {moved} older photos moved to the recycle bin."
     else:
         why = "; ".join(f"{r['reason']} ({r['count']})" for r in rejected) or "no photo could be enrolled"
-        message = (f"Only {enrolled} of {images.count()} photos could be enrolled: {why}. "
-                   "Let's take a few more.")
+        message = f"Only {enrolled} of {images.count()} photos could be enrolled: {why}. Let's take a few more."
     return CaptureOutcome(finished, finished and ok, enrolled, total, rejected, message, held)

@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Consent
+from accounts.pending_frames import discard_pending
 from audit.models import Action
 from audit.services import record
 from recognition.models import Enrollment, FaceImage, Person, Source
@@ -138,8 +139,6 @@ def erase_deleted_account(user) -> Erasure:
 
 
 def _erase_biometric_data(user, *, actor, **details) -> Erasure:
-    from accounts import capture
-
     anonymise = bool(settings.ATTENDANCE_ANONYMISE_ON_ERASURE)
     with transaction.atomic():
         Consent.objects.filter(user=user, withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
@@ -151,7 +150,7 @@ def _erase_biometric_data(user, *, actor, **details) -> Erasure:
             images, attendance = purged.images, purged.erased_elsewhere
         record(actor, Action.CONSENT_WITHDRAWAL, user, person=getattr(person, "pk", None), images=images,
                attendance=attendance, attendance_anonymised=anonymise, **details)  # fmt: skip
-    capture.discard_pending(user)
+    discard_pending(user)
     return Erasure(images=images, attendance=attendance, anonymised=anonymise)
 
 

@@ -6,7 +6,7 @@ Protocol, repeated over `splits` random splits (seeded, so reruns give the same 
   - a random 70% of the identities are enrolled: about half of each one's images (at least one) go into the
     gallery, the rest are probes of enrolled people ("the rest of their images");
   - every image of the other 30% is a stranger probe;
-  - each probe (its largest face) goes through recognition.services.matching.match_faces against an
+  - each probe (its largest face) goes through recognition.domain.matching.match_faces against an
     InMemoryGallery with the pack's shipped policy (threshold, margin, pooling), i.e. the same decision as the
     REST API and live recognition, with an exact search in place of pgvector's HNSW.
 openset.<pack>.fpir: strangers accepted as anyone; .tpir: enrolled probes accepted as the RIGHT person
@@ -39,8 +39,13 @@ import numpy as np
 
 from bench.accuracy import DEFAULT_DATA, IdentityImage, embed_identities, load_identities
 from bench.harness import write_json
+from recognition.domain.matching import InMemoryGallery, MatchPolicy, match_faces
+from recognition.engine.analyzer import FaceAnalyzer
+from recognition.engine.imageio import decode_image
+from recognition.engine.model_store import ModelStore
+from recognition.engine.runtime import RuntimeOptions, SessionFactory
 from recognition.services.calibration import calibrate_arrays
-from recognition.services.matching import DEFAULT_POLICIES, InMemoryGallery, MatchPolicy, match_faces
+from recognition.services.matching import DEFAULT_POLICIES
 
 ENROLLED_SHARE = 0.7
 GALLERY_SHARE = 0.5  # of an enrolled identity's images; the rest are its probes
@@ -129,9 +134,7 @@ def threshold_for_fpir(
     threshold is just above the score of the first stranger too many."""
     people = {name: k for k, name in enumerate(sorted({im.identity for im in gallery}))}
     kept = [im for im in gallery if embeddings.get(im.path) is not None]
-    index = InMemoryGallery(
-        np.stack([embeddings[im.path] for im in kept]), [people[im.identity] for im in kept]
-    )
+    index = InMemoryGallery(np.stack([embeddings[im.path] for im in kept]), [people[im.identity] for im in kept])
     scores = []
     for im in strangers:
         vector = embeddings.get(im.path)
@@ -155,9 +158,7 @@ def extra_stranger_rate(
     """Share of the faces in unrelated group photos accepted as someone (all faces of a photo at once)."""
     people = {name: k for k, name in enumerate(sorted({im.identity for im in gallery}))}
     kept = [im for im in gallery if embeddings.get(im.path) is not None]
-    index = InMemoryGallery(
-        np.stack([embeddings[im.path] for im in kept]), [people[im.identity] for im in kept]
-    )
+    index = InMemoryGallery(np.stack([embeddings[im.path] for im in kept]), [people[im.identity] for im in kept])
     faces = accepted = 0
     for vectors in pictures:
         matches = match_faces(vectors, index.search, policy)
@@ -306,11 +307,7 @@ def run(
     return {"openset": results}
 
 
-def pack_analyzer(pack: str, *, weights: Path | None = None, threads: int = 0):
-    from recognition.engine.analyzer import FaceAnalyzer
-    from recognition.engine.model_store import ModelStore
-    from recognition.engine.runtime import RuntimeOptions, SessionFactory
-
+def pack_analyzer(pack: str, *, weights: Path | None = None, threads: int = 0) -> FaceAnalyzer:
     store = ModelStore(root=weights) if weights else ModelStore()
     factory = SessionFactory(RuntimeOptions(intra_op_threads=threads))
     return FaceAnalyzer.from_pack(pack, store, factory, with_emotion=False)
@@ -325,8 +322,6 @@ def embed_pack(
 def embed_group_photos(analyzer, data_dir: Path) -> list[list[np.ndarray]]:
     """Embeddings of every face in the PASCAL VOC group photos (group/dlib_pascal_voc: Flickr strangers, 2-7
     faces a photo, none of them in identities/), one list per photo."""
-    from recognition.engine.imageio import decode_image
-
     folder = data_dir / "group" / "dlib_pascal_voc"
     pictures = []
     for path in sorted(folder.glob("*.jpg")):

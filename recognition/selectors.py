@@ -5,10 +5,16 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict, dataclass
 
+import numpy as np
+from django.conf import settings as django_settings
+from django.db import connection, transaction
 from django.db.models import Count, Q
+from django.db.models.functions import Cast
 from pgvector import Vector
+from pgvector.django import CosineDistance, VectorField
 
-from recognition.models import Enrollment, FaceEmbedding, FaceImage, IdentityConflict
+from recognition.domain.matching import Hit
+from recognition.models import EMBEDDING_DIMENSIONS, Enrollment, FaceEmbedding, FaceImage, IdentityConflict
 
 
 @dataclass(frozen=True)
@@ -101,15 +107,10 @@ def embedding_counts() -> list[dict]:
 
 def _cosine_distance(vector, model_name: str):
     """The expression the partial HNSW index of `model_name` is built on (same cast, same operator)."""
-    from django.db.models.functions import Cast
-    from pgvector.django import CosineDistance, VectorField
-
     return CosineDistance(Cast("vector", VectorField(dimensions=_dimensions(model_name))), _checked(vector, model_name))
 
 
 def _dimensions(model_name: str) -> int:
-    from recognition.models import EMBEDDING_DIMENSIONS
-
     if model_name not in EMBEDDING_DIMENSIONS:
         raise KeyError(f"unknown embedding model {model_name!r}; known: {sorted(EMBEDDING_DIMENSIONS)}")
     return EMBEDDING_DIMENSIONS[model_name]
@@ -123,8 +124,6 @@ def _checked(vector, model_name: str) -> list[float]:
 
 
 def _pgvector_version() -> tuple[int, ...]:
-    from django.db import connection
-
     if not hasattr(connection, "_facesite_pgvector"):
         with connection.cursor() as cursor:
             cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
@@ -157,8 +156,6 @@ def _index_settings(limit: int) -> list[str]:
     """Filters (recycle bin, image status) are applied after the index scan; an iterative scan keeps reading
     the index until `limit` rows pass them (pgvector >= 0.8). ef_search (settings.GALLERY_EF_SEARCH, at least
     `limit`) sets how widely the graph is walked: recall against time."""
-    from django.conf import settings as django_settings
-
     settings = [f"SET LOCAL hnsw.ef_search = {max(int(django_settings.GALLERY_EF_SEARCH), int(limit))}"]
     if _pgvector_version() >= (0, 8):
         settings.append("SET LOCAL hnsw.iterative_scan = relaxed_order")
@@ -173,7 +170,9 @@ def _gallery_search(vector, model_name: str, limit: int, candidates: int,
     return _index_settings(limit), query, [*searchable_params, text, text, int(limit), int(candidates), text]
 
 
-def search_gallery(vector, *, model_name: str, limit: int = 64, candidates: int = 8, awaiting: bool = False) -> list:
+def search_gallery(
+    vector, *, model_name: str, limit: int = 64, candidates: int = 8, awaiting: bool = False
+) -> list[Hit]:
     """Hits (person, cosine similarity) for a query face: the `limit` nearest searchable embeddings by the
     HNSW index, then every searchable embedding of the `candidates` nearest people, exactly, so the
     per-person pooling (matching.pool_scores) sees each candidate's whole gallery, not the index's pick.
@@ -181,10 +180,6 @@ def search_gallery(vector, *, model_name: str, limit: int = 64, candidates: int 
     One round trip: the index settings, the index scan and the candidates' rescoring go to the server as one
     multi-statement query, which PostgreSQL runs as one implicit transaction (so SET LOCAL holds for it).
     With `awaiting`, people waiting for staff approval are searched too (the enrollment integrity check)."""
-    from django.db import connection
-
-    from recognition.services.matching import Hit
-
     settings, query, params = _gallery_search(vector, model_name, limit, candidates, awaiting)
     with connection.cursor() as cursor:
         cursor.execute("; ".join([*settings, query]), params)
@@ -198,8 +193,6 @@ def explain_gallery_search(vector, *, model_name: str, limit: int = 64, candidat
                            analyze: bool = False) -> str:  # fmt: skip
     """PostgreSQL's plan for search_gallery's query (with its index settings), e.g. to see that the model's
     HNSW index is read."""
-    from django.db import connection, transaction
-
     settings, query, params = _gallery_search(vector, model_name, limit, candidates)
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in settings:
@@ -210,10 +203,8 @@ def explain_gallery_search(vector, *, model_name: str, limit: int = 64, candidat
     return plan
 
 
-def person_hits(vector, *, person_id: int, model_name: str) -> list:
+def person_hits(vector, *, person_id: int, model_name: str) -> list[Hit]:
     """Hits for every searchable embedding of one person (1:1 verification against a person)."""
-    from recognition.services.matching import Hit
-
     rows = (
         searchable_embeddings(model_name)
         .filter(person_id=person_id)
@@ -223,11 +214,9 @@ def person_hits(vector, *, person_id: int, model_name: str) -> list:
     return [Hit(int(p), 1.0 - float(d)) for p, d in rows]
 
 
-def own_hits(vector, *, person_id: int, model_name: str) -> list:
+def own_hits(vector, *, person_id: int, model_name: str) -> list[Hit]:
     """Hits for every embedding a person has, searchable or not (in the recycle bin, waiting for approval): what
     a new face of theirs must look like. Removing one's photos is no way to start over as someone else."""
-    from recognition.services.matching import Hit
-
     rows = (
         FaceEmbedding.objects.filter(person_id=person_id, model_name=model_name)
         .annotate(distance=_cosine_distance(vector, model_name))
@@ -238,8 +227,6 @@ def own_hits(vector, *, person_id: int, model_name: str) -> list:
 
 def gallery_arrays(model_name: str, *, limit: int | None = None):
     """(vectors N x D float32, person ids N, face image ids N) of the searchable gallery, for calibration."""
-    import numpy as np
-
     rows = searchable_embeddings(model_name).order_by("pk")
     rows = rows.values_list("vector", "person_id", "face_image_id")
     if limit:

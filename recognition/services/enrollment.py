@@ -24,10 +24,12 @@ from django.utils.text import slugify
 
 from audit.models import Action
 from audit.services import record, record_per_person
+from recognition.domain.quality import QualityGate, Rejection
 from recognition.engine.imageio import InvalidImage, decode_image, image_format
 from recognition.engine.types import Face
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, Person, Source
 from recognition.refusals import Refusal, batch_error, refusal_words
+from recognition.rejections import rejection_words
 from recognition.services import integrity
 from recognition.signals import send_enrollment_finished
 from recognition.uploads import UploadError, UploadItem, UploadLimits, UploadRejected
@@ -273,52 +275,20 @@ def resume_unfinished_enrollments(*, older_than_s: float = 0) -> int:
 
 
 # --- 2. processing in a worker -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class QualityGate:
-    min_face_px: float
-    min_sharpness: float
-    max_yaw: float
-    multiple_faces: str  # "reject" or "largest"
-    dominant_ratio: float = 2.0
-
-    @classmethod
-    def from_settings(cls) -> QualityGate:
-        return cls(
-            min_face_px=settings.ENROLL_MIN_FACE_PX,
-            min_sharpness=settings.ENROLL_MIN_SHARPNESS,
-            max_yaw=settings.ENROLL_MAX_YAW,
-            multiple_faces=settings.ENROLL_MULTIPLE_FACES,
-        )
-
-    def choose(self, faces: list[Face]) -> Face | str:
-        """The face to enroll, or why the image is rejected.
-
-        Faces below the minimum size do not count, and neither do faces in the background: a face whose
-        size is at least `dominant_ratio` times every other face's is the subject of the photo.
-        """
-        large = sorted((f for f in faces if f.quality.face_px >= self.min_face_px),
-                       key=lambda f: f.quality.face_px, reverse=True)  # fmt: skip
-        if not large:
-            if faces:
-                biggest = max(f.quality.face_px for f in faces)
-                return f"face too small ({biggest:.0f} px; at least {self.min_face_px:.0f} px)"
-            return "no face found"
-        face = large[0]
-        if len(large) > 1 and self.multiple_faces != "largest":
-            if face.quality.face_px < self.dominant_ratio * large[1].quality.face_px:
-                return f"{len(large)} faces found; an enrollment image must show exactly one"
-        q = face.quality
-        if q.blur < self.min_sharpness:
-            return f"too blurred (sharpness {q.blur:.1f}; at least {self.min_sharpness:.1f})"
-        if abs(q.yaw) > self.max_yaw:
-            return f"face turned too far to the side ({q.yaw:.0f} degrees; at most {self.max_yaw:.0f})"
-        return face
+def quality_gate() -> QualityGate:
+    """The quality gate with this deployment's settings (ENROLL_MIN_FACE_PX, ..., ENROLL_MULTIPLE_FACES)."""
+    return QualityGate(
+        min_face_px=settings.ENROLL_MIN_FACE_PX,
+        min_sharpness=settings.ENROLL_MIN_SHARPNESS,
+        max_yaw=settings.ENROLL_MAX_YAW,
+        multiple_faces=settings.ENROLL_MULTIPLE_FACES,
+    )
 
 
 def process_face_image(image_id: int, analyzer, gate: QualityGate | None = None) -> str | None:
     """Enroll or reject one pending image; returns its new status, or None if it was not pending (done already,
     deleted, or being processed by another worker)."""
-    gate = gate or QualityGate.from_settings()
+    gate = gate or quality_gate()
     embedder = analyzer.embedder
     with transaction.atomic():
         image = (
@@ -332,8 +302,8 @@ def process_face_image(image_id: int, analyzer, gate: QualityGate | None = None)
         if isinstance(faces, str):
             return _reject(image, faces)
         chosen = gate.choose(faces)
-        if isinstance(chosen, str):
-            return _reject(image, chosen)
+        if isinstance(chosen, Rejection):
+            return _reject(image, rejection_words(chosen), code=chosen.code)
         # Integrity, here where every face enters the gallery: a member's own face must be theirs and nobody
         # else's (refused otherwise); a staff upload that looks like someone else is enrolled and flagged.
         member = integrity.is_member_enrollment(image)
@@ -430,5 +400,6 @@ def finish_if_complete(batch_id: int) -> None:
 
 __all__ = [
     "NameUnavailable", "QualityGate", "enroll_images", "finish_if_complete", "person_for_name", "process_face_image",
-    "queue_images", "reprocess_images", "resume_unfinished_enrollments", "start_enrollment", "upload_limits", "Source",
+    "quality_gate", "queue_images", "reprocess_images", "resume_unfinished_enrollments", "start_enrollment",
+    "upload_limits", "Source",
 ]  # fmt: skip

@@ -128,11 +128,11 @@
     instruct(reply.instruction);
     const wasChallenge = !!challenge;
     showChallenge(reply.liveness);
-    if (reply.reason === "liveness passed") {
+    if (reply.code === "liveness_passed") {
       setStatus("Liveness check passed: now taking photos");
       startBtn.textContent = "Taking photos…";
       roundStarted = performance.now();  // the photo round's time starts now
-    } else if (reply.reason.startsWith("liveness failed")) {
+    } else if (reply.code === "liveness_failed") {
       setStatus("Not passed: " + reply.reason.replace("liveness failed: ", "") + ". A new check begins.");
     } else if (wasChallenge && challenge) {
       // the status line shows the move number (showChallenge)

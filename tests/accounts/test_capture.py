@@ -10,8 +10,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from accounts import capture
+from accounts import capture, pending_frames
 from accounts.views import PENDING
+from recognition.domain.quality import QualityCode
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, Person
 from tests.accounts.conftest import (
     OTHER_SET,
@@ -63,32 +64,40 @@ def test_good_frames_are_kept_and_bad_ones_refused_with_reasons(faces_data: Path
 
     reply = send(client, no_face_frame(faces_data))
     assert not reply["kept"] and reply["reason"] == "no face found" and reply["count"] == 0
+    assert reply["code"] == QualityCode.NO_FACE
     assert "face the camera" in reply["instruction"]
     assert reply["why_so_few"] == [{"reason": "no face found", "count": 1}]
 
     reply = send(client, two_faces_frame(faces_data))
-    assert not reply["kept"] and "2 faces found" in reply["reason"]
+    assert not reply["kept"] and "2 faces found" in reply["reason"] and reply["code"] == QualityCode.SEVERAL_FACES
     assert reply["instruction"] == "Make sure only you are in the picture"
 
     frames = photo_frames(faces_data, SIGNUP_SET, [1, 2, 3])
     reply = send(client, frames[0])
     assert reply["kept"] and reply["count"] == 1 and reply["instruction"] == capture.POSE_PLAN[1]
+    assert reply["code"] == capture.FrameStatus.KEPT
     x1, y1, x2, y2 = reply["box"]
     assert 0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1
 
     reply = send(client, frames[0])  # the same pose again
     assert not reply["kept"] and reply["reason"] == "duplicate pose" and reply["count"] == 1
+    assert reply["code"] == capture.FrameRefusal.DUPLICATE_POSE
 
     reply = send(client, photo_frames(faces_data, OTHER_SET, [3])[0])  # someone else steps in
     assert not reply["kept"] and reply["reason"] == capture.DIFFERENT_PERSON
+    assert reply["code"] == capture.FrameRefusal.DIFFERENT_PERSON
+    assert reply["instruction"] == "Only the person signing up should be in the picture"
 
     for frame in frames[1:]:
         assert send(client, frame)["kept"]
     state = capture.CaptureState.from_dict(client.session["accounts.capture"])
     kept_files = sorted((storage / "signup" / str(user.pk) / state.capture_id).glob("*.jpg"))
     assert [p.name for p in kept_files] == ["01.jpg", "02.jpg", "03.jpg"] and state.count == 3
-    assert state.refused == {"no face found": 1, "more than one face": 1, "same pose as a kept photo": 1,
-                             "a different person": 1}  # fmt: skip
+    # Counted by code; the words for "why so few photos?" are made from the codes.
+    assert state.refused == {"no_face": 1, "several_faces": 1, "duplicate_pose": 1, "different_person": 1}
+    assert sorted(capture.refusal_summary(state, limit=4)) == [
+        ("a different person", 1), ("more than one face", 1), ("no face found", 1), ("same pose as a kept photo", 1),
+    ]  # fmt: skip
     # Too few to finish yet.
     response = client.post("/accounts/capture/finish/")
     assert response.status_code == 400 and "at least 4" in response.json()["error"]
@@ -105,7 +114,8 @@ def test_enough_photos_are_enrolled_and_the_account_logged_in(
         reply = send(client, frame)
         kept += reply["kept"]
     assert kept == 6 and reply["done"]
-    assert send(client, frame)["reason"] == "enough photos"
+    reply = send(client, frame)
+    assert reply["reason"] == "enough photos" and reply["code"] == capture.FrameStatus.ENOUGH_PHOTOS
 
     with django_capture_on_commit_callbacks(execute=True):  # eager Celery runs the enrollment task on commit
         response = client.post("/accounts/capture/finish/")
@@ -144,8 +154,44 @@ def test_too_few_enrolled_photos_start_another_round(faces_data: Path, analyzer,
     assert reply["finished"] and not reply["ok"] and "redirect" not in reply
     assert reply["enrolled"] == 2 and "turned too far" in reply["message"]
     assert reply["rejected"] == [{"reason": "face turned too far to the side", "count": 2}]
+    rejected = Enrollment.objects.get().images.filter(status=FaceImage.Status.REJECTED)
+    assert set(rejected.values_list("reject_code", flat=True)) == {QualityCode.TURNED_AWAY}
     assert reply["retry"]["count"] == 0 and reply["retry"]["minimum"] == 2  # the enrolled two still count
     assert "_auth_user_id" not in client.session
+
+
+def test_the_outcome_groups_rejections_by_code_not_by_their_words() -> None:
+    user = signed_up()
+    state = capture.CaptureState(user_id=user.pk, capture_id="c", mode="add", wanted=3, minimum=1)
+    batch = Enrollment.objects.create(source="webcam", state=Enrollment.State.DONE, errors=[
+        {"file": "x.jpg", "error": "not an image this platform can read"},
+    ])  # fmt: skip
+    person = Person.objects.get(user=user)
+    rejected = [
+        ("face_too_small", "any words (10 px)"),
+        ("face_too_small", "other words, (55 px)"),
+        ("blurred", "too blurred (sharpness 3.0; at least 30.0)"),
+        ("", "analysis failed (Boom: x (y))"),
+    ]
+    for k, (code, words) in enumerate(rejected):
+        FaceImage.objects.create(
+            person=person,
+            enrollment=batch,
+            file=f"f/{k}.jpg",
+            sha256=f"{k:064d}",
+            source="webcam",
+            status="rejected",
+            reject_code=code,
+            reject_reason=words,
+        )
+    state.batch_id = batch.pk
+    outcome = capture.capture_outcome(user, state)
+    assert outcome.finished and not outcome.ok and not outcome.held
+    assert outcome.rejected[0] == {"reason": "face too small", "count": 2}  # one kind, whatever the words
+    assert sorted((r["reason"], r["count"]) for r in outcome.rejected[1:]) == [
+        ("analysis failed (Boom: x (y))", 1), ("not an image this platform can read", 1), ("too blurred", 1),
+    ]  # fmt: skip
+    assert "face too small (2); " in outcome.message and "too blurred (1)" in outcome.message
 
 
 def test_the_capture_refuses_strangers_and_needs_consent(faces_data: Path) -> None:
@@ -190,7 +236,7 @@ def test_abandoned_captures_are_deleted_after_a_day(storage) -> None:
     for folder in (abandoned, recent):
         folder.mkdir(parents=True)
         (folder / "01.jpg").write_bytes(b"x")
-    day_ago = time.time() - capture.STALE_AFTER_S - 60
+    day_ago = time.time() - pending_frames.STALE_AFTER_S - 60
     for path in (abandoned / "01.jpg", abandoned, abandoned.parent):
         os.utime(path, (day_ago, day_ago))
     start(client_for(signed_up()))  # every capture start sweeps

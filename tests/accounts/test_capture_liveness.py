@@ -95,6 +95,8 @@ def test_a_real_head_turning_passes_and_later_photos_must_be_that_person(
     assert state.live, [r.reason for r in replies[-5:]]
     assert replies[-1].reason == "liveness passed" and replies[-1].instruction == capture.POSE_PLAN[0]
     assert all(r.reason == "liveness check" for r in replies[:-1]) and not any(r.kept for r in replies)
+    assert replies[-1].code == capture.FrameStatus.LIVENESS_PASSED
+    assert {r.code for r in replies[:-1]} == {capture.FrameStatus.LIVENESS_CHECK}
     # the face that started the challenge is the reference, beside the kept frames (never in the session)
     assert capture._reference(state) is not None and state.liveness is None
     assert "reference" not in json.dumps(state.as_dict())
@@ -124,6 +126,7 @@ def test_a_failed_challenge_starts_a_new_random_one(monkeypatch) -> None:
     reply = capture.offer_frame(state, blank, NoFace(), now=30.0)  # past LIVENESS_TIMEOUT_S
     assert reply.reason == "liveness failed: no face" and not reply.kept  # none within LIVENESS_TIMEOUT_S
     assert state.challenges == 2 and not state.live and reply.liveness["done"] == 0
+    assert reply.code == capture.FrameRefusal.LIVENESS_FAILED and state.refused == {"liveness_failed": 1}
 
 
 def test_the_frame_endpoint_reports_the_challenge(faces_data: Path, analyzer) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from recognition.admin_calibration import histogram_svg
+from recognition.domain.matching import MatchPolicy
 from recognition.services.calibration import (
     calibrate_arrays,
     equal_error,
@@ -15,7 +16,6 @@ from recognition.services.calibration import (
     summarise,
     threshold_for_far,
 )
-from recognition.services.matching import MatchPolicy
 
 
 def test_threshold_for_a_measurable_far_accepts_exactly_that_share_of_impostors():

@@ -6,7 +6,7 @@ import numpy as np
 
 from bench.accuracy import IdentityImage
 from bench.openset import evaluate_pack, evaluate_split, split, threshold_for_fpir
-from recognition.services.matching import MatchPolicy
+from recognition.domain.matching import MatchPolicy
 
 
 def synthetic(n_people: int = 10, per_person: int = 4, noise: float = 0.4, seed: int = 0):
@@ -35,14 +35,8 @@ def test_split_keeps_enrolled_and_stranger_identities_apart():
 
 
 def test_a_stranger_who_is_an_enrolled_person_under_another_set_is_dropped():
-    images = [
-        IdentityImage(f"identities/facerec_obama/{k}.jpg", "facerec_obama", "face_recognition")
-        for k in range(3)
-    ]
-    images += [
-        IdentityImage(f"identities/glint_Barack_Obama/{k}.jpg", "glint_Barack_Obama", "glint")
-        for k in range(3)
-    ]
+    images = [IdentityImage(f"identities/facerec_obama/{k}.jpg", "facerec_obama", "face_recognition") for k in range(3)]
+    images += [IdentityImage(f"identities/glint_Barack_Obama/{k}.jpg", "glint_Barack_Obama", "glint") for k in range(3)]
     for seed in range(10):
         gallery, _, strangers = split(images, np.random.default_rng(seed))
         if gallery:  # one of the two enrolled: the other must never be a stranger

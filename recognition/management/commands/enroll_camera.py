@@ -9,7 +9,9 @@ import cv2
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.services import acting_as, command_actor
-from recognition.engine.capture import PoseCollector
+from recognition.domain.quality import Rejection
+from recognition.engine.capture import Offer, PoseCollector
+from recognition.rejections import rejection_words
 from recognition.uploads import UploadItem
 
 
@@ -26,26 +28,25 @@ class Command(BaseCommand):
     def handle(self, *args, person: str, camera: int, video: str | None, count: int, timeout: float,
                **options) -> None:  # fmt: skip
         from recognition.inference import face_analyzer
-        from recognition.services.enrollment import QualityGate, enroll_images, person_for_name, start_enrollment
+        from recognition.services.enrollment import enroll_images, person_for_name, quality_gate, start_enrollment
 
         capture = cv2.VideoCapture(video if video else camera)
         if not capture.isOpened():
             raise CommandError(f"cannot open {'video ' + video if video else f'camera {camera}'}")
         analyzer = face_analyzer(video=True)
-        collector = PoseCollector(QualityGate.from_settings().choose, wanted=count)
+        collector = PoseCollector(quality_gate().choose, wanted=count)
         deadline = time.monotonic() + timeout
         try:
             while not collector.done and time.monotonic() < deadline:
                 ok, frame = capture.read()
                 if not ok:
                     break
-                verdict = collector.offer(frame, analyzer.analyze(frame, emotion=False))
-                if verdict == "kept":
+                if collector.offer(frame, analyzer.analyze(frame, emotion=False)).kept:
                     self.stdout.write(f"kept photo {len(collector.kept)}/{count}")
         finally:
             capture.release()
         if not collector.kept:
-            raise CommandError(f"no usable photo: {collector.last_reason or 'no frame read'}")
+            raise CommandError(f"no usable photo: {_words(collector.last)}")
         items = []
         for index, frame in enumerate(collector.kept, 1):
             ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
@@ -61,3 +62,12 @@ class Command(BaseCommand):
         self.stdout.write(f"{person}: {enrolled} of {len(items)} photos enrolled (batch #{batch.pk})")
         if len(collector.kept) < count:
             self.stdout.write(f"only {len(collector.kept)} good photos before the time ran out")
+
+
+def _words(offered) -> str:
+    """Why the last frame was not kept, for the command line."""
+    if offered is None:
+        return "no frame read"
+    if offered.outcome is Offer.DUPLICATE_POSE:
+        return "duplicate pose"
+    return rejection_words(offered.refusal) if isinstance(offered.refusal, Rejection) else str(offered.refusal)

@@ -1,11 +1,15 @@
-"""The match decision on candidate scores: per person, threshold and margin, one identity per picture."""
+"""The match decision on candidate scores: per person, threshold and margin, one identity per picture. Pure: no
+Django, no database."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
 
-from recognition.services.matching import (
+from recognition.domain.matching import (
+    Decision,
     Hit,
     InMemoryGallery,
     MatchPolicy,
@@ -13,6 +17,7 @@ from recognition.services.matching import (
     assign,
     decide,
     match_faces,
+    max_assignment,
     pool_hits,
     pool_scores,
 )
@@ -29,6 +34,7 @@ def scores(**by_person: float) -> list[PersonScore]:
 def test_accepts_the_best_person_when_it_clears_threshold_and_margin():
     match = decide(scores(p1=0.62, p2=0.30), POLICY)
     assert (match.person_id, match.candidate_id, match.reason) == (1, 1, "accepted")
+    assert match.reason is Decision.ACCEPTED  # a code, which the API writes as its value
     assert match.margin == pytest.approx(0.32)
 
 
@@ -88,7 +94,7 @@ def test_two_faces_never_get_the_same_person():
     assert a.person_id == 2
     # ...and when the next person does not clear the threshold, face A is unknown, its candidate reported.
     a, b = assign([scores(p1=0.70, p2=0.30), face_b], POLICY)
-    assert (b.person_id, a.person_id, a.reason, a.candidate_id) == (1, None, "taken", 1)
+    assert (b.person_id, a.person_id, a.reason, a.candidate_id) == (1, None, Decision.TAKEN, 1)
 
 
 def test_assignment_maximises_the_total_not_the_first_pick():
@@ -151,9 +157,7 @@ def test_match_faces_over_an_in_memory_gallery():
     # the fast path used by calibration gives the same pooled scores as search + pool_hits
     fast = gallery.pooled(probes[0], POLICY)
     slow = pool_hits(gallery.search(probes[0]), POLICY)
-    assert [(s.person_id, round(s.score, 6)) for s in fast] == [
-        (s.person_id, round(s.score, 6)) for s in slow
-    ]
+    assert [(s.person_id, round(s.score, 6)) for s in fast] == [(s.person_id, round(s.score, 6)) for s in slow]
 
 
 def test_exclude_in_gallery_search_leaves_the_probe_out():
@@ -163,3 +167,31 @@ def test_exclude_in_gallery_search_leaves_the_probe_out():
     assert len(hits) == 3 and all(h.similarity < 1 for h in hits)
     pooled = {s.person_id: s for s in gallery.pooled(vectors[0], POLICY, exclude=0)}
     assert pooled[1].images == 1 and pooled[2].images == 2
+
+
+def best_total(gain: np.ndarray) -> float:
+    """The largest total of a one-to-one assignment, by trying every one (small matrices only)."""
+    rows, cols = gain.shape
+    if rows <= cols:
+        return max(sum(gain[r, c] for r, c in enumerate(p)) for p in itertools.permutations(range(cols), rows))
+    return best_total(gain.T)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 4), (4, 1), (3, 3), (2, 5), (5, 2), (4, 6), (6, 4)])
+@pytest.mark.parametrize("seed", range(5))
+def test_max_assignment_finds_the_largest_total(shape, seed):
+    gain = np.random.default_rng(seed).uniform(0.0, 1.0, shape)
+    gain[gain < 0.3] = 0.0  # pairs below a threshold, as assign() builds them
+    pairs = max_assignment(gain)
+    assert len(pairs) == min(shape)
+    assert len({r for r, _ in pairs}) == len(pairs) == len({c for _, c in pairs})
+    assert sum(gain[r, c] for r, c in pairs) == pytest.approx(best_total(gain))
+
+
+def test_max_assignment_prefers_the_total_over_the_largest_pair():
+    # The largest entry (0.9) is not in the best assignment: 0.8 + 0.85 beats 0.9 + 0.1.
+    assert max_assignment(np.array([[0.9, 0.8], [0.85, 0.1]])) == [(0, 1), (1, 0)]
+
+
+def test_max_assignment_of_an_empty_matrix():
+    assert max_assignment(np.zeros((0, 3))) == [] and max_assignment(np.zeros((2, 0))) == []
