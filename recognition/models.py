@@ -109,6 +109,10 @@ class FaceImage(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # A worker's claim on a pending image (recognition.services.processing): it analyses with no transaction open
+    # and writes only while the claim is its own; a dead worker's claim expires and is taken over.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

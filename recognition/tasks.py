@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 
 from recognition.inference import face_analyzer
-from recognition.services import enrollment, reembed
+from recognition.services import enrollment, lifecycle, reembed
 
 
 @shared_task(name="recognition.tasks.enroll_images", acks_late=True, reject_on_worker_lost=True)
@@ -29,8 +30,6 @@ def resume_after_restart(**_kwargs) -> None:
 @shared_task(name="recognition.tasks.resume_enrollments")
 def resume_enrollments() -> int:
     """Queue images left pending (e.g. uploaded while the queue was down); run by Celery beat."""
-    from django.conf import settings
-
     return enrollment.resume_unfinished_enrollments(older_than_s=settings.ENROLL_RESUME_INTERVAL_S)
 
 
@@ -38,8 +37,4 @@ def resume_enrollments() -> int:
 @shared_task(name="recognition.tasks.purge_recycle_bin")
 def purge_recycle_bin() -> int:
     """Purge images that have been in the recycle bin longer than RECYCLE_BIN_RETENTION_DAYS."""
-    from django.conf import settings
-
-    from recognition.services import lifecycle
-
     return lifecycle.purge_expired(settings.RECYCLE_BIN_RETENTION_DAYS)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -36,13 +37,14 @@ from audit.models import Action
 from audit.services import Target, record
 from recognition.engine.tracker import iou_matrix
 from recognition.models import FaceEmbedding, FaceImage, PackSettings
-from recognition.services.enrollment import analyse_stored_image, store_embedding
 from recognition.services.matching import DEFAULT_POLICIES, pack_model_name, pack_model_version
+from recognition.services.processing import analyse_stored_image, store_embedding
 
 log = logging.getLogger("recognition.reembed")
 
 ERRORS_KEY = "embed_errors"  # FaceImage.quality[ERRORS_KEY][model_name] = why that model has no embedding
 MIN_IOU = 0.3  # the new detector's face must overlap the face enrolled before at least this much
+REEMBED_TASK = "recognition.tasks.reembed_pack"
 
 
 def eligible_images() -> QuerySet[FaceImage]:
@@ -177,9 +179,8 @@ def _clear_failures(model_name: str) -> None:
 
 
 def _queue_step(pack: str, allow_failures: bool, started_by_id: int | None) -> None:
-    from recognition.tasks import reembed_pack
-
-    reembed_pack.delay(pack, allow_failures=allow_failures, started_by_id=started_by_id)
+    kwargs = {"allow_failures": allow_failures, "started_by_id": started_by_id}
+    current_app.signature(REEMBED_TASK, args=(pack,), kwargs=kwargs).delay()  # by name: tasks call services
 
 
 def reembed_step(
