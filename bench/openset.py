@@ -39,7 +39,7 @@ import numpy as np
 
 from bench.accuracy import DEFAULT_DATA, IdentityImage, embed_identities, load_identities
 from bench.harness import write_json
-from recognition.services.calibration import calibrate_arrays
+from recognition.domain.calibration import calibrate_arrays
 from recognition.services.matching import DEFAULT_POLICIES, InMemoryGallery, MatchPolicy, match_faces
 
 ENROLLED_SHARE = 0.7

@@ -7,7 +7,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from recognition.inference import face_analyzer
-from recognition.services import enrollment, lifecycle, reembed
+from recognition.services import calibration, enrollment, lifecycle, reembed
 
 
 @shared_task(name="recognition.tasks.enroll_images", acks_late=True, reject_on_worker_lost=True)
@@ -19,6 +19,12 @@ def enroll_images(image_ids: list[int]) -> None:
 def reembed_pack(pack: str, allow_failures: bool = False, started_by_id: int | None = None) -> None:
     """One step of re-embedding the gallery with `pack`: a chunk, then it queues the next step or switches."""
     reembed.reembed_step(pack, face_analyzer(pack), allow_failures=allow_failures, started_by_id=started_by_id)
+
+
+@shared_task(name="recognition.tasks.calibrate_pack")
+def calibrate_pack(run_id: int) -> None:
+    """Calibrate a requested CalibrationRun (a bounded sample of the gallery) and store its figures."""
+    calibration.run_calibration(run_id)
 
 
 @worker_ready.connect

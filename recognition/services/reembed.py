@@ -37,7 +37,8 @@ from audit.models import Action
 from audit.services import Target, record
 from recognition.engine.tracker import iou_matrix
 from recognition.models import FaceEmbedding, FaceImage, PackSettings
-from recognition.services.matching import DEFAULT_POLICIES, pack_model_name, pack_model_version
+from recognition.services.match_policy import PolicyChange, set_match_policy
+from recognition.services.matching import pack_model_name, pack_model_version
 from recognition.services.processing import analyse_stored_image, store_embedding
 
 log = logging.getLogger("recognition.reembed")
@@ -148,25 +149,17 @@ def prepare_reembed(pack: str, started_by=None, *, threshold: float | None = Non
     an earlier run recorded for its model (they are tried again). The CLI calls it, then runs the job here."""
     model_name = pack_model_name(pack)
     with transaction.atomic():
-        row = PackSettings.objects.select_for_update().filter(pack=pack).first()
+        row = PackSettings.objects.filter(pack=pack).first()
         previous = None if row is None else {"threshold": row.threshold, "margin": row.margin}
         record(started_by, Action.REEMBED, Target("recognition.packsettings", pack, pack), model=model_name,
                threshold=threshold, margin=margin, previous=previous)  # fmt: skip
-        if row is None:
-            shipped = DEFAULT_POLICIES.get(pack, {})
-            threshold = shipped.get("threshold") if threshold is None else threshold
-            margin = shipped.get("margin") if margin is None else margin
-            if threshold is None or margin is None:
+        if row is None or threshold is not None or margin is not None:
+            try:
+                set_match_policy(pack, via=PolicyChange.REEMBED, threshold=threshold, margin=margin, user=started_by)
+            except ValueError as exc:
                 raise ValueError(
-                    f"pack {pack!r} has no match settings yet: give its threshold and margin (measured for "
-                    f"{model_name}) so they are stored before it becomes active"
-                )
-            PackSettings.objects.create(pack=pack, threshold=threshold, margin=margin, updated_by=started_by)
-        elif threshold is not None or margin is not None:
-            row.threshold = row.threshold if threshold is None else threshold
-            row.margin = row.margin if margin is None else margin
-            row.updated_at, row.updated_by = timezone.now(), started_by
-            row.save(update_fields=["threshold", "margin", "updated_at", "updated_by"])
+                    f"{exc} (measured for {model_name}) so they are stored before it becomes active"
+                ) from exc
         _clear_failures(model_name)
 
 

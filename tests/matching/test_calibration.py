@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from recognition.admin_calibration import histogram_svg
-from recognition.services.calibration import (
+from recognition.domain.calibration import (
     calibrate_arrays,
     equal_error,
     leave_one_out_scores,
+    sample_per_person,
     summarise,
     threshold_for_far,
 )
@@ -96,3 +97,19 @@ def test_histogram_chart_draws_both_distributions_and_both_thresholds():
     proposed = float(re.search(r'class="threshold-proposed" x1="([0-9.]+)"', svg).group(1))
     bars = [float(x) for x in re.findall(r'class="genuine" x="([0-9.]+)"', svg)]
     assert current < proposed < min(bars)  # 0.32 and 0.40 sit left of the lowest genuine score (0.55)
+
+
+def test_a_sample_takes_the_same_number_of_images_from_everyone_and_is_deterministic():
+    people = np.repeat(np.arange(10), [1, 2, 3, 50, 50, 5, 5, 5, 5, 5])
+    kept = sample_per_person(people, 40)
+    assert kept.size == 34 and list(np.bincount(people[kept])) == [1, 2, 3, 4, 4, 4, 4, 4, 4, 4]
+    assert np.array_equal(kept, sample_per_person(people, 40)) and np.all(np.diff(kept) > 0)
+    assert not np.array_equal(kept, sample_per_person(people, 40, seed=1))
+    assert np.array_equal(sample_per_person(people, 1000), np.arange(people.size))  # small galleries whole
+
+
+def test_with_too_many_people_a_sample_keeps_whole_pairs_of_a_seeded_subset():
+    people = np.repeat(np.arange(100), 3)
+    kept = sample_per_person(people, 51)
+    counts = np.bincount(people[kept], minlength=100)
+    assert kept.size == 50 and set(counts.tolist()) == {0, 2}  # two images each: genuine scores remain
