@@ -1,10 +1,10 @@
 """Calibration maths: genuine and impostor score distributions from enrolled embeddings (numpy + stdlib).
 
 Leave-one-out over the gallery: every enrolled embedding in turn is taken out and matched against the
-rest with the product's own per-person pooling (pool_scores). Its own person's pooled score is a
-genuine score (when that person has another enrolled image); every other person's pooled score is an
-impostor score, i.e. "would this face be accepted as that person". From the two distributions: EER, TAR at
-FAR 1e-2/1e-3/1e-4, and the threshold proposed for a target false-accept rate.
+rest with the product's own per-person pooling (the match policy's pool_scores, given as `pool`). Its own
+person's pooled score is a genuine score (when that person has another enrolled image); every other person's
+pooled score is an impostor score, i.e. "would this face be accepted as that person". From the two
+distributions: EER, TAR at FAR 1e-2/1e-3/1e-4, and the threshold proposed for a target false-accept rate.
 
 With n impostor scores no FAR below 1/n can be measured: at such targets the proposal is extrapolated from the
 impostor scores' Gaussian tail (never below the highest impostor seen), `Calibration.resolved` is False, and
@@ -17,13 +17,22 @@ person where possible, chosen with a fixed seed, so the same gallery always give
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
+from typing import Protocol
 
 import numpy as np
 
-# The product's own pooling (recognition.domain.matching once the decision moves into the domain).
-from recognition.services.matching import MatchPolicy, pool_scores
+
+class PooledScore(Protocol):
+    person_id: int
+    score: float
+
+
+# One pooled score per person from a probe's similarities to the rest of the gallery and their person ids: the
+# product's own per-person pooling (the match policy's pool_scores), given by the caller.
+Pool = Callable[[np.ndarray, np.ndarray], Iterable[PooledScore]]
 
 FAR_TARGETS = (1e-2, 1e-3, 1e-4)
 # Per comparison (one face against one person). With P people enrolled a stranger is accepted as someone
@@ -69,7 +78,7 @@ class Calibration:
 def leave_one_out_scores(
     vectors: np.ndarray,
     person_ids: np.ndarray,
-    policy: MatchPolicy,
+    pool: Pool,
     *,
     max_probes: int = MAX_PROBES,
     seed: int = 0,
@@ -87,7 +96,7 @@ def leave_one_out_scores(
     for i in probes:
         keep[i] = False
         sims = vectors[keep] @ vectors[i]
-        for score in pool_scores(sims, person_ids[keep], top_k=policy.top_k, max_weight=policy.max_weight):
+        for score in pool(sims, person_ids[keep]):
             (genuine if score.person_id == person_ids[i] else impostor).append(score.score)
         keep[i] = True
     return np.asarray(genuine), np.asarray(impostor), len(probes)
@@ -177,13 +186,14 @@ def summarise(
 def calibrate_arrays(
     vectors: np.ndarray,
     person_ids: np.ndarray,
-    policy: MatchPolicy,
+    pool: Pool,
     *,
+    current_threshold: float | None = None,
     target_far: float = DEFAULT_TARGET_FAR,
     max_probes: int = MAX_PROBES,
     **labels,
 ) -> Calibration:
-    genuine, impostor, probes = leave_one_out_scores(vectors, person_ids, policy, max_probes=max_probes)
+    genuine, impostor, probes = leave_one_out_scores(vectors, person_ids, pool, max_probes=max_probes)
     return summarise(
         genuine,
         impostor,
@@ -191,7 +201,7 @@ def calibrate_arrays(
         people=len(set(np.asarray(person_ids).tolist())),
         images=len(person_ids),
         probes=probes,
-        current_threshold=policy.threshold,
+        current_threshold=current_threshold,
         **labels,
     )
 

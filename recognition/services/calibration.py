@@ -8,6 +8,7 @@ run's proposed threshold. The command line calibrates in its own process (`calib
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import numpy as np
@@ -21,6 +22,7 @@ from recognition.domain.calibration import (
     DEFAULT_TARGET_FAR,
     MAX_PROBES,
     Calibration,
+    Pool,
     calibrate_arrays,
     sample_per_person,
 )
@@ -28,13 +30,18 @@ from recognition.inference import active_pack
 from recognition.models import CalibrationRun, FaceEmbedding
 from recognition.selectors import searchable_embeddings
 from recognition.services.match_policy import PolicyChange, set_match_policy
-from recognition.services.matching import pack_model_name, pack_policy
+from recognition.services.matching import MatchPolicy, pack_model_name, pack_policy, pool_scores
 
 log = logging.getLogger("recognition.calibration")
 
 CALIBRATE_TASK = "recognition.tasks.calibrate_pack"
 HISTOGRAM_EDGES = np.linspace(-1.0, 1.0, 201)  # stored histograms: counts per 0.01 of cosine similarity
 SEED = 0
+
+
+def pooling(policy: MatchPolicy) -> Pool:
+    """The policy's per-person pooling, as the calibration maths take it."""
+    return functools.partial(pool_scores, top_k=policy.top_k, max_weight=policy.max_weight)
 
 
 class NotCalibrated(ValueError):
@@ -67,10 +74,12 @@ def calibrate(
     pack = pack or active_pack().name
     model_name = pack_model_name(pack)
     vectors, person_ids, _ = gallery_sample(model_name, sample or settings.CALIBRATION_SAMPLE)
+    policy = pack_policy(pack)
     return calibrate_arrays(
         vectors,
         person_ids,
-        pack_policy(pack),
+        pooling(policy),
+        current_threshold=policy.threshold,
         target_far=target_far,
         max_probes=max_probes,
         pack=pack,
@@ -110,9 +119,10 @@ def run_calibration(run_id: int) -> CalibrationRun:
     try:
         model_name = pack_model_name(run.pack)
         vectors, person_ids, run.gallery_size = gallery_sample(model_name, settings.CALIBRATION_SAMPLE)
+        policy = pack_policy(run.pack)
         result = calibrate_arrays(
-            vectors, person_ids, pack_policy(run.pack), target_far=run.target_far, pack=run.pack,
-            model_name=model_name,
+            vectors, person_ids, pooling(policy), current_threshold=policy.threshold, target_far=run.target_far,
+            pack=run.pack, model_name=model_name,
         )  # fmt: skip
     except Exception as exc:  # stored for the page: a run never stays "running" for ever
         log.exception("calibration run %s failed", run_id)

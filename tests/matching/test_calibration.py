@@ -16,6 +16,7 @@ from recognition.domain.calibration import (
     summarise,
     threshold_for_far,
 )
+from recognition.services.calibration import pooling
 from recognition.services.matching import MatchPolicy
 
 
@@ -64,7 +65,7 @@ def test_leave_one_out_counts_one_genuine_per_probe_with_a_second_image():
     vectors = rng.normal(size=(7, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     people = np.array([1, 1, 1, 2, 2, 3, 4])  # persons 3 and 4 have one image each
-    genuine, impostor, probes = leave_one_out_scores(vectors, people, MatchPolicy(0.3, 0.05))
+    genuine, impostor, probes = leave_one_out_scores(vectors, people, pooling(MatchPolicy(0.3, 0.05)))
     assert probes == 7
     assert genuine.size == 5  # the 5 images of persons 1 and 2
     # every probe meets every other person once: persons 1-2 probes see 3 others, persons 3/4 probes too
@@ -81,7 +82,7 @@ def test_separated_gallery_proposes_a_threshold_between_the_distributions():
             v = c + 0.6 * rng.normal(size=128) / np.sqrt(128)
             vectors.append(v / np.linalg.norm(v))
             people.append(p)
-    result = calibrate_arrays(np.array(vectors), np.array(people), MatchPolicy(0.3, 0.05), target_far=1e-3)
+    result = calibrate_arrays(np.array(vectors), np.array(people), pooling(MatchPolicy(0.3, 0.05)), target_far=1e-3)
     assert result.eer == 0.0
     assert result.impostor.max() < result.proposed_threshold < result.genuine.min()
     assert result.tar_at_proposed == 1.0 and not result.resolved  # 120 impostor scores cannot measure 1e-3
