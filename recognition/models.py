@@ -15,9 +15,10 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
-# Embedding models and their dimensions. Each gets its own partial HNSW index over a fixed-size cast of the
-# vector column, so one table holds every model and a search never mixes two models.
-EMBEDDING_DIMENSIONS = {"arcface_mbf": 512, "sface_2021dec": 128}
+from recognition.domain.pack import EMBEDDING_DIMENSIONS
+
+# Embedding models and their dimensions (the pack specification). Each gets its own partial HNSW index over a
+# fixed-size cast of the vector column, so one table holds every model and a search never mixes two models.
 
 
 class Person(models.Model):

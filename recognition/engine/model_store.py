@@ -5,6 +5,7 @@ Pure engine code: no Django, no environment reads. The Django command `fetch_mod
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -14,7 +15,7 @@ import sys
 import tomllib
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,24 @@ def load_packs(path: Path | None = None) -> dict[str, dict[str, Any]]:
     return packs
 
 
-PACKS: dict[str, dict[str, Any]] = load_packs()
+class _Packs(Mapping[str, dict[str, Any]]):
+    """The manifest's packs, read on first use (not when this module is imported)."""
+
+    @functools.cached_property
+    def _packs(self) -> dict[str, dict[str, Any]]:
+        return load_packs()
+
+    def __getitem__(self, pack: str) -> dict[str, Any]:
+        return self._packs[pack]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._packs)
+
+    def __len__(self) -> int:
+        return len(self._packs)
+
+
+PACKS: Mapping[str, dict[str, Any]] = _Packs()
 
 
 def sha256_of(path: Path) -> str:

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import Target, record
+from recognition.domain.pack import DEFAULT_POLICIES
 from recognition.models import PackSettings
-from recognition.services.matching import DEFAULT_POLICIES
 
 
 class PolicyChange(StrEnum):

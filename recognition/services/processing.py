@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from recognition.domain.pack import ModelVersionMismatch
 from recognition.engine.imageio import InvalidImage, decode_image
 from recognition.engine.types import Face
 from recognition.models import Enrollment, FaceEmbedding, FaceImage
@@ -70,7 +71,10 @@ def process_face_image(image_id: int, analyzer, gate: FaceChooser) -> str | None
         # Integrity, here where every face enters the gallery: a member's own face must be theirs and nobody
         # else's (refused otherwise); a staff upload that looks like someone else is enrolled and flagged.
         member = integrity.is_member_enrollment(image)
-        finding = integrity.check_face(image, chosen.embedding, model_name=embedder.name, own=member)
+        try:
+            finding = integrity.check_face(image, chosen.embedding, model_name=embedder.name, own=member)
+        except ModelVersionMismatch as exc:  # nothing comparable to check it against until the gallery is re-embedded
+            chosen = str(exc)
     with transaction.atomic():
         image = (
             FaceImage.objects.select_for_update(of=("self",))

@@ -10,7 +10,8 @@ Embeddings of two models are not comparable, so the gallery keeps one embedding 
    step asks the database what is still missing, so a step that runs twice (a killed worker, acks_late) or a job
    started again does no harm and picks up where it stopped. Re-embedding the ACTIVE pack brings a gallery
    written by an older version of its embedder up to date (`manage.py reembed open` after an upgrade); until
-   it has finished, search reads old and new vectors of that model together.
+   it has finished, search compares only the vectors of the current version (recognition.selectors), and
+   refuses with ModelVersionMismatch while the gallery holds none of them.
 3. When nothing is missing, `finish_reembed_if_complete` makes the pack the active one, in one transaction with
    a last check, so search never switches to a model some enrolled image lacks.
 
@@ -35,10 +36,10 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import Target, record
+from recognition.domain.pack import pack_model_name, pack_model_version
 from recognition.engine.tracker import iou_matrix
 from recognition.models import FaceEmbedding, FaceImage, PackSettings
 from recognition.services.match_policy import PolicyChange, set_match_policy
-from recognition.services.matching import pack_model_name, pack_model_version
 from recognition.services.processing import analyse_stored_image, store_embedding
 
 log = logging.getLogger("recognition.reembed")

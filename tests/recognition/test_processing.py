@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+from recognition.domain.pack import ModelVersionMismatch
 from recognition.engine.types import Face
 from recognition.models import FaceImage, Source
 from recognition.services import enrollment, processing
@@ -99,3 +101,19 @@ def test_an_image_no_longer_pending_is_not_claimed() -> None:
     image = stored_image(5)
     assert processing.process_face_image(image.pk, Analyzer(), Gate()) == FaceImage.Status.REJECTED
     assert processing.claim_image(image.pk) is None
+
+
+@pytest.mark.django_db
+def test_a_face_that_cannot_be_checked_against_a_gallery_of_other_weights_is_rejected(monkeypatch) -> None:
+    def stale_gallery(*args, **kwargs):
+        raise ModelVersionMismatch("arcface_mbf", "arcface_mbf:new", ["arcface_mbf:old"])
+
+    class OneFace(Analyzer):
+        def analyze(self, *args, **kwargs) -> list:
+            return [SimpleNamespace(embedding=[0.0] * 512)]
+
+    monkeypatch.setattr(processing.integrity, "check_face", stale_gallery)
+    image = stored_image(6)
+    assert processing.process_face_image(image.pk, OneFace(), Gate()) == FaceImage.Status.REJECTED
+    image.refresh_from_db()
+    assert "re-embed" in image.reject_reason and not image.embeddings.exists()
