@@ -61,7 +61,9 @@ def process_face_image(image_id: int, analyzer, gate: FaceChooser) -> str | None
     token = claim_image(image_id)
     if token is None:
         return None
-    image = FaceImage.objects.select_related("person", "enrollment").get(pk=image_id)
+    image = FaceImage.objects.select_related("person", "enrollment").filter(pk=image_id).first()
+    if image is None:  # purged since
+        return None
     embedder = analyzer.embedder
     faces = analyse_stored_image(image, analyzer)
     chosen = faces if isinstance(faces, str) else gate.choose(faces)
