@@ -33,19 +33,20 @@ import math
 import sys
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from bench.accuracy import DEFAULT_DATA, IdentityImage, embed_identities, load_identities
 from bench.harness import write_json
-from recognition.domain.matching import InMemoryGallery, MatchPolicy, match_faces
+from recognition.domain.calibration import calibrate_arrays
+from recognition.domain.matching import InMemoryGallery, MatchPolicy, match_faces, pool_scores
+from recognition.domain.pack import DEFAULT_POLICIES
 from recognition.engine.analyzer import FaceAnalyzer
 from recognition.engine.imageio import decode_image
 from recognition.engine.model_store import ModelStore
 from recognition.engine.runtime import RuntimeOptions, SessionFactory
-from recognition.services.calibration import calibrate_arrays
-from recognition.services.matching import DEFAULT_POLICIES
 
 ENROLLED_SHARE = 0.7
 GALLERY_SHARE = 0.5  # of an enrolled identity's images; the rest are its probes
@@ -218,7 +219,8 @@ def evaluate_pack(
         cal = calibrate_arrays(
             np.stack([embeddings[im.path] for im in kept]),
             [ids[im.identity] for im in kept],
-            policy,
+            partial(pool_scores, top_k=policy.top_k, max_weight=policy.max_weight),
+            current_threshold=policy.threshold,
             target_far=CALIBRATION_TARGET_FAR,
         )
         thresholds.append(cal.proposed_threshold)

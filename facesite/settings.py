@@ -504,3 +504,10 @@ CAMERA_READ_TIMEOUT_S = env.float("CAMERA_READ_TIMEOUT_S", default=10.0)
 CAMERA_ORT_INTRA_OP_THREADS = env.int("CAMERA_ORT_INTRA_OP_THREADS", default=1)
 # A device's kind and an attendance event's kind are both "kind": name the device's enum in the API schema.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["DeviceKindEnum"] = "devices.models.Kind"
+
+# === Enrollment workers and calibration (recognition.services.processing, recognition.services.calibration) ===
+# A worker claims a pending image for ENROLL_CLAIM_LEASE_S (analysis runs outside any transaction); a dead
+# worker's claim is taken over once it has expired. Calibration runs as a task on at most CALIBRATION_SAMPLE
+# embeddings (sampled per person, deterministically).
+ENROLL_CLAIM_LEASE_S = env.float("ENROLL_CLAIM_LEASE_S", default=120.0)
+CALIBRATION_SAMPLE = env.int("CALIBRATION_SAMPLE", default=20_000)

@@ -10,22 +10,19 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from audit.models import Action
-from audit.services import Target, record
 from recognition import selectors
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, IdentityConflict, PackSettings, Person
 from recognition.services import enrollment, lifecycle, matching
+from recognition.services.match_policy import PolicyChange, set_match_policy
 
 Status = FaceImage.Status
 THUMBS_PER_PERSON = 4
@@ -538,15 +535,10 @@ class PackSettingsAdmin(admin.ModelAdmin):
             return "-"
 
     def save_model(self, request: HttpRequest, obj: PackSettings, form, change: bool) -> None:
-        obj.updated_by = request.user
-        obj.updated_at = timezone.now()
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            changed = {f: form.initial.get(f) for f in ("threshold", "margin") if f in form.changed_data}
-            if changed:  # the match policy is audited however it changes (here, calibration, re-embedding)
-                target = Target("recognition.packsettings", obj.pack, obj.pack)
-                record(request.user, Action.THRESHOLD_CHANGE, target, previous=changed if change else None,
-                       threshold=obj.threshold, margin=obj.margin, via="admin")  # fmt: skip
+        # The one writer of the match policy, audited there as for calibration and re-embedding.
+        row = set_match_policy(obj.pack, via=PolicyChange.ADMIN, threshold=obj.threshold, margin=obj.margin,
+                               user=request.user)  # fmt: skip
+        obj.pk, obj.updated_at, obj.updated_by = row.pk, row.updated_at, row.updated_by
 
     @admin.action(description="Re-embed the gallery with the selected pack", permissions=["change"])
     def reembed(self, request: HttpRequest, queryset: QuerySet) -> None:

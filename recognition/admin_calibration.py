@@ -30,22 +30,64 @@ def histogram_svg(
     """Both distributions as shares of their own scores (so 100 genuine and 10,000 impostor scores are
     comparable), on one cosine-similarity axis, with the current (solid) and proposed (dashed) thresholds."""
     scores = np.concatenate([np.asarray(genuine, float), np.asarray(impostor, float)])
-    marks = [v for v in (current, proposed) if v is not None and np.isfinite(v)]
-    lo = float(np.floor(min([scores.min(), *marks]) * 10) / 10) if scores.size else -0.2
-    hi = float(min(1.0, np.ceil(max([scores.max(), *marks]) * 10) / 10)) if scores.size else 1.0
-    hi = hi if hi > lo else lo + 0.1
+    lo, hi = _axis(float(scores.min()) if scores.size else None, float(scores.max()) if scores.size else None,
+                   current, proposed)  # fmt: skip
     edges = np.linspace(lo, hi, bins + 1)
+    counts = {name: np.histogram(np.asarray(values, float), bins=edges)[0]
+              for name, values in (("genuine", genuine), ("impostor", impostor))}  # fmt: skip
+    return histogram_counts_svg(edges, counts["genuine"], counts["impostor"], current=current, proposed=proposed)
+
+
+def stored_histogram_svg(histogram: dict, *, current: float | None = None, proposed: float | None = None) -> str:
+    """The chart of a stored CalibrationRun.histogram (counts over fixed bins), cut to where the scores lie."""
+    low, high, bins = histogram["edges"]
+    edges = np.linspace(low, high, int(bins) + 1)
+    genuine, impostor = np.asarray(histogram["genuine"]), np.asarray(histogram["impostor"])
+    used = np.flatnonzero(genuine + impostor)
+    lo, hi = _axis(
+        float(edges[used[0]]) if used.size else None,
+        float(edges[used[-1] + 1]) if used.size else None,
+        current,
+        proposed,
+    )
+    keep = (edges[:-1] >= lo - 1e-9) & (edges[1:] <= hi + 1e-9)
+    first = int(np.argmax(keep)) if keep.any() else 0
+    last = first + int(keep.sum())
+    return histogram_counts_svg(edges[first : last + 1], genuine[first:last], impostor[first:last], current=current,
+                                proposed=proposed)  # fmt: skip
+
+
+def _axis(low: float | None, high: float | None, *marks: float | None) -> tuple[float, float]:
+    """The axis range: the scores and the threshold marks, rounded out to 0.1."""
+    finite = [v for v in marks if v is not None and np.isfinite(v)]
+    if low is None or high is None:
+        return -0.2, 1.0
+    lo = float(np.floor(min([low, *finite]) * 10) / 10)
+    hi = float(min(1.0, np.ceil(max([high, *finite]) * 10) / 10))
+    return lo, hi if hi > lo else lo + 0.1
+
+
+def histogram_counts_svg(
+    edges: np.ndarray,
+    genuine_counts: np.ndarray,
+    impostor_counts: np.ndarray,
+    *,
+    current: float | None = None,
+    proposed: float | None = None,
+) -> str:
+    """The chart from counts per bin (`edges`: bins + 1 values)."""
+    lo, hi = float(edges[0]), float(edges[-1])
     shares = {}
-    for name, values in (("genuine", genuine), ("impostor", impostor)):
-        counts, _ = np.histogram(np.asarray(values, float), bins=edges)
-        shares[name] = counts / max(1, counts.sum())
+    for name, counts in (("genuine", genuine_counts), ("impostor", impostor_counts)):
+        counts = np.asarray(counts, float)
+        shares[name] = counts / max(1.0, counts.sum())
+    totals = {"genuine": int(np.sum(genuine_counts)), "impostor": int(np.sum(impostor_counts))}
     top = max(0.01, float(max(shares["genuine"].max(initial=0), shares["impostor"].max(initial=0))) * 1.1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}"'
         f' width="{WIDTH}" height="{HEIGHT}"'
         ' role="img" aria-labelledby="calibration-title" font-family="sans-serif" font-size="11">',
-        '<title id="calibration-title">Genuine and impostor score histograms with the match threshold'
-        "</title>",
+        '<title id="calibration-title">Genuine and impostor score histograms with the match threshold</title>',
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
     ]
     # axes and ticks
@@ -94,7 +136,7 @@ def histogram_svg(
             f'<text x="{x + 4:.1f}" y="{TOP + (12 if label == "current" else 26)}" fill="{colour}">'
             f"{escape(label)} {value:.3f}</text>"
         )
-    legend = (("genuine", GENUINE, len(genuine)), ("impostor", IMPOSTOR, len(impostor)))
+    legend = (("genuine", GENUINE, totals["genuine"]), ("impostor", IMPOSTOR, totals["impostor"]))
     for k, (label, colour, n) in enumerate(legend):  # in the top margin, clear of the bars
         x = LEFT + 190 * k
         parts.append(f'<rect x="{x}" y="8" width="10" height="10" fill="{colour}" fill-opacity="0.55"/>')

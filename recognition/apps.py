@@ -12,6 +12,7 @@ class RecognitionConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
+        from recognition import tasks  # noqa: F401  the services send these tasks by name; register them here
         from recognition.inference import active_pack, forget_active_pack
 
         pack = active_pack(from_database=False)  # no queries while apps load; a re-embedded pack shows on pages

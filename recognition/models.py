@@ -15,9 +15,10 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
-# Embedding models and their dimensions. Each gets its own partial HNSW index over a fixed-size cast of the
-# vector column, so one table holds every model and a search never mixes two models.
-EMBEDDING_DIMENSIONS = {"arcface_mbf": 512, "sface_2021dec": 128}
+from recognition.domain.pack import EMBEDDING_DIMENSIONS
+
+# Embedding models and their dimensions (the pack specification). Each gets its own partial HNSW index over a
+# fixed-size cast of the vector column, so one table holds every model and a search never mixes two models.
 
 
 class Person(models.Model):
@@ -109,6 +110,10 @@ class FaceImage(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # A worker's claim on a pending image (recognition.services.processing): it analyses with no transaction open
+    # and writes only while the claim is its own; a dead worker's claim expires and is taken over.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -253,3 +258,57 @@ class DistinctPeople(models.Model):
 
     def __str__(self) -> str:
         return f"{self.first_id} and {self.second_id} are different people"
+
+
+class CalibrationRun(models.Model):
+    """One calibration of a pack's threshold (recognition.services.calibration): requested from the page or the
+    API, run by a worker on a bounded sample of the gallery, its figures stored. The page shows a stored run and
+    "apply" applies exactly the threshold of the run shown."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    pack = models.CharField(max_length=32)
+    model_name = models.CharField(max_length=64, blank=True)
+    model_version = models.CharField(max_length=64, blank=True)
+    target_far = models.FloatField(help_text="false-accept rate per comparison the proposal is for")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    gallery_size = models.PositiveIntegerField(default=0, help_text="searchable embeddings of the model")
+    sample_size = models.PositiveIntegerField(default=0, help_text="embeddings calibrated on (CALIBRATION_SAMPLE)")
+    people = models.PositiveIntegerField(default=0)
+    probes = models.PositiveIntegerField(default=0)
+    current_threshold = models.FloatField(null=True, blank=True)
+    proposed_threshold = models.FloatField(null=True, blank=True)
+    resolved = models.BooleanField(default=False, help_text="measured (not extrapolated from the impostor tail)")
+    # eer, threshold_at_eer, tar_at_far, far/tar at the proposal, score counts; histogram: counts per bin
+    figures = models.JSONField(default=dict, blank=True)
+    histogram = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["pack", "target_far", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"calibration #{self.pk} of {self.pack} ({self.status})"
+
+    @property
+    def enough(self) -> bool:
+        """Were there genuine and impostor scores to calibrate on?"""
+        return self.proposed_threshold is not None
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -14,7 +14,8 @@ from pgvector import Vector
 from pgvector.django import CosineDistance, VectorField
 
 from recognition.domain.matching import Hit
-from recognition.models import EMBEDDING_DIMENSIONS, Enrollment, FaceEmbedding, FaceImage, IdentityConflict
+from recognition.domain.pack import EMBEDDING_DIMENSIONS, ModelVersionMismatch, current_model_version
+from recognition.models import Enrollment, FaceEmbedding, FaceImage, IdentityConflict
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,25 @@ SEARCHABLE = ENROLLED & Q(person__awaiting_approval=False)
 
 
 def searchable_embeddings(model_name: str, *, awaiting: bool = False):
-    """The gallery of one embedding model; with `awaiting`, people waiting for approval too."""
-    return FaceEmbedding.objects.filter(ENROLLED if awaiting else SEARCHABLE, model_name=model_name)
+    """The gallery of one embedding model, of its current version only (other weights give vectors that are not
+    comparable); with `awaiting`, people waiting for approval too."""
+    return FaceEmbedding.objects.filter(
+        ENROLLED if awaiting else SEARCHABLE, _current_version(model_name), model_name=model_name
+    )
+
+
+def _current_version(model_name: str) -> Q:
+    version = current_model_version(model_name)
+    # A blank version was never recorded (rows written outside enrollment, e.g. by tests): compared as before.
+    return Q() if version is None else Q(model_version__in=[version, ""])
+
+
+def _refuse_other_versions(model_name: str, awaiting: bool) -> None:
+    """ModelVersionMismatch when the gallery holds embeddings of `model_name` of other versions only."""
+    rows = FaceEmbedding.objects.filter(ENROLLED if awaiting else SEARCHABLE, model_name=model_name)
+    found = sorted(set(rows.exclude(_current_version(model_name)).values_list("model_version", flat=True)[:100]))
+    if found:
+        raise ModelVersionMismatch(model_name, current_model_version(model_name) or "", found)
 
 
 def embedding_counts() -> list[dict]:
@@ -179,13 +197,16 @@ def search_gallery(
 
     One round trip: the index settings, the index scan and the candidates' rescoring go to the server as one
     multi-statement query, which PostgreSQL runs as one implicit transaction (so SET LOCAL holds for it).
-    With `awaiting`, people waiting for staff approval are searched too (the enrollment integrity check)."""
+    With `awaiting`, people waiting for staff approval are searched too (the enrollment integrity check).
+    Raises ModelVersionMismatch when the gallery holds embeddings of other model versions only."""
     settings, query, params = _gallery_search(vector, model_name, limit, candidates, awaiting)
     with connection.cursor() as cursor:
         cursor.execute("; ".join([*settings, query]), params)
         while cursor.description is None and cursor.nextset():
             pass  # past the SET statements' empty results
         rows = cursor.fetchall()
+    if not rows:
+        _refuse_other_versions(model_name, awaiting)
     return [Hit(int(person_id), 1.0 - float(dist)) for person_id, dist in rows]
 
 

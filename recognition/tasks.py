@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 
 from recognition.inference import face_analyzer
-from recognition.services import enrollment, reembed
+from recognition.services import calibration, enrollment, lifecycle, reembed
 
 
 @shared_task(name="recognition.tasks.enroll_images", acks_late=True, reject_on_worker_lost=True)
@@ -20,6 +21,12 @@ def reembed_pack(pack: str, allow_failures: bool = False, started_by_id: int | N
     reembed.reembed_step(pack, face_analyzer(pack), allow_failures=allow_failures, started_by_id=started_by_id)
 
 
+@shared_task(name="recognition.tasks.calibrate_pack")
+def calibrate_pack(run_id: int) -> None:
+    """Calibrate a requested CalibrationRun (a bounded sample of the gallery) and store its figures."""
+    calibration.run_calibration(run_id)
+
+
 @worker_ready.connect
 def resume_after_restart(**_kwargs) -> None:
     """A worker killed mid-batch left pending images behind; whoever starts next picks them up."""
@@ -29,8 +36,6 @@ def resume_after_restart(**_kwargs) -> None:
 @shared_task(name="recognition.tasks.resume_enrollments")
 def resume_enrollments() -> int:
     """Queue images left pending (e.g. uploaded while the queue was down); run by Celery beat."""
-    from django.conf import settings
-
     return enrollment.resume_unfinished_enrollments(older_than_s=settings.ENROLL_RESUME_INTERVAL_S)
 
 
@@ -38,8 +43,4 @@ def resume_enrollments() -> int:
 @shared_task(name="recognition.tasks.purge_recycle_bin")
 def purge_recycle_bin() -> int:
     """Purge images that have been in the recycle bin longer than RECYCLE_BIN_RETENTION_DAYS."""
-    from django.conf import settings
-
-    from recognition.services import lifecycle
-
     return lifecycle.purge_expired(settings.RECYCLE_BIN_RETENTION_DAYS)

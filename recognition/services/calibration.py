@@ -1,216 +1,86 @@
-"""Calibration: genuine and impostor score distributions from the deployment's own enrolled images.
+"""Calibrating a pack's match threshold on its own gallery (the maths: recognition.domain.calibration).
 
-Leave-one-out over the gallery: every enrolled embedding in turn is taken out and matched against the
-rest with the product's own per-person pooling (matching.pool_scores). Its own person's pooled score is a
-genuine score (when that person has another enrolled image); every other person's pooled score is an
-impostor score, i.e. "would this face be accepted as that person". From the two distributions: EER, TAR at
-FAR 1e-2/1e-3/1e-4, and the threshold proposed for a target false-accept rate.
-
-With n impostor scores no FAR below 1/n can be measured: at such targets the proposal is extrapolated from the
-impostor scores' Gaussian tail (never below the highest impostor seen), `Calibration.resolved` is False, and
-TAR at that FAR is reported as None rather than guessed.
-
-The pure part imports nothing from Django (the benchmark runs it on in-memory embeddings).
+From the page: `request_calibration` stores a queued CalibrationRun and sends it to a worker; `run_calibration`
+(the task) calibrates a bounded sample of the gallery (CALIBRATION_SAMPLE embeddings, sampled per person with a
+fixed seed) and stores the figures; the page shows the stored run, and `apply_calibration` applies exactly that
+run's proposed threshold. The command line calibrates in its own process (`calibrate`).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
-from statistics import NormalDist
+import functools
+import logging
 
 import numpy as np
+from celery import current_app
+from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import transaction
+from django.utils import timezone
 
-from recognition.services.matching import MatchPolicy, pool_scores
+from recognition.domain.calibration import (
+    DEFAULT_TARGET_FAR,
+    MAX_PROBES,
+    Calibration,
+    Pool,
+    calibrate_arrays,
+    sample_per_person,
+)
+from recognition.domain.pack import pack_model_name
+from recognition.inference import active_pack
+from recognition.models import CalibrationRun, FaceEmbedding
+from recognition.selectors import searchable_embeddings
+from recognition.services.match_policy import PolicyChange, set_match_policy
+from recognition.services.matching import MatchPolicy, pack_policy, pool_scores
 
-FAR_TARGETS = (1e-2, 1e-3, 1e-4)
-# Per comparison (one face against one person). With P people enrolled a stranger is accepted as someone
-# with probability about P x FAR: 1e-5 keeps strangers under 1% up to ~1000 people (the shipped target).
-DEFAULT_TARGET_FAR = 1e-5
-MAX_PROBES = 3000  # leave-one-out probes sampled from larger galleries (the gallery itself is used whole)
+log = logging.getLogger("recognition.calibration")
 
-
-@dataclass
-class Calibration:
-    pack: str
-    model_name: str
-    genuine: np.ndarray = field(repr=False)
-    impostor: np.ndarray = field(repr=False)
-    people: int
-    images: int
-    probes: int
-    eer: float
-    threshold_at_eer: float
-    tar_at_far: dict[str, float | None]  # "1e-02" -> TAR, None when the FAR cannot be measured with this data
-    target_far: float
-    proposed_threshold: float
-    far_at_proposed: float
-    tar_at_proposed: float
-    resolved: bool  # measured (enough impostor scores for the target FAR) or extrapolated
-    current_threshold: float | None = None
-
-    @property
-    def stranger_accept_rate(self) -> float:
-        """About how often a stranger would be accepted as someone at the proposed threshold, given the
-        number of people enrolled (1 - (1 - FAR)^people, with the target FAR)."""
-        return 1.0 - (1.0 - self.target_far) ** max(self.people, 1)
-
-    def summary(self) -> dict:
-        out = asdict(self)
-        out.pop("genuine")
-        out.pop("impostor")
-        out["genuine_scores"] = int(self.genuine.size)
-        out["impostor_scores"] = int(self.impostor.size)
-        return out
+CALIBRATE_TASK = "recognition.tasks.calibrate_pack"
+HISTOGRAM_EDGES = np.linspace(-1.0, 1.0, 201)  # stored histograms: counts per 0.01 of cosine similarity
+SEED = 0
 
 
-def leave_one_out_scores(
-    vectors: np.ndarray,
-    person_ids: np.ndarray,
-    policy: MatchPolicy,
-    *,
-    max_probes: int = MAX_PROBES,
-    seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """(genuine, impostor, probes): pooled per-person scores of each held-out embedding against the rest."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    person_ids = np.asarray(person_ids, dtype=np.int64)
-    n = len(person_ids)
-    probes = np.arange(n)
-    if n > max_probes:
-        probes = np.sort(np.random.default_rng(seed).choice(n, size=max_probes, replace=False))
-    genuine: list[float] = []
-    impostor: list[float] = []
-    keep = np.ones(n, dtype=bool)
-    for i in probes:
-        keep[i] = False
-        sims = vectors[keep] @ vectors[i]
-        for score in pool_scores(sims, person_ids[keep], top_k=policy.top_k, max_weight=policy.max_weight):
-            (genuine if score.person_id == person_ids[i] else impostor).append(score.score)
-        keep[i] = True
-    return np.asarray(genuine), np.asarray(impostor), len(probes)
+def pooling(policy: MatchPolicy) -> Pool:
+    """The policy's per-person pooling, as the calibration maths take it."""
+    return functools.partial(pool_scores, top_k=policy.top_k, max_weight=policy.max_weight)
 
 
-def far_frr(genuine: np.ndarray, impostor: np.ndarray, threshold: float) -> tuple[float, float]:
-    """False-accept rate (impostor >= threshold) and false-reject rate (genuine < threshold)."""
-    far = float((impostor >= threshold).mean()) if impostor.size else 0.0
-    frr = float((genuine < threshold).mean()) if genuine.size else 0.0
-    return far, frr
+class NotCalibrated(ValueError):
+    """The run cannot be applied: not finished, failed, or without enough data for a proposal."""
 
 
-def threshold_for_far(impostor: np.ndarray, target_far: float) -> tuple[float, bool]:
-    """The lowest threshold whose false-accept rate is at most `target_far`, and whether it was measured.
-
-    Measured when the data holds at least 1/target impostor scores: just above the impostor score that would
-    be one accept too many. Otherwise extrapolated: the Gaussian tail of the impostor scores at the target
-    (mean + z * std), but never below the highest impostor score seen (real tails are heavier than Gaussian).
-    """
-    if impostor.size == 0:
-        return math.inf, False
-    ranked = np.sort(impostor)[::-1]
-    if impostor.size * target_far >= 1:
-        allowed = math.floor(target_far * impostor.size)  # impostor scores that may be accepted
-        if allowed >= ranked.size:
-            return float(ranked[-1]), True
-        return float(np.nextafter(ranked[allowed], np.inf)), True
-    tail = float(impostor.mean() + NormalDist().inv_cdf(1.0 - target_far) * impostor.std())
-    return max(tail, float(np.nextafter(ranked[0], np.inf))), False
+def gallery_sample(model_name: str, limit: int, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray, int]:
+    """(vectors, person ids) of at most `limit` searchable embeddings sampled per person, and the gallery's size.
+    The ids come back in one aggregate row and only the sample's vectors are read."""
+    rows = searchable_embeddings(model_name)
+    ids = rows.aggregate(pks=ArrayAgg("pk", order_by="pk"), people=ArrayAgg("person_id", order_by="pk"))
+    pks = np.asarray(ids["pks"] or [], dtype=np.int64)
+    people = np.asarray(ids["people"] or [], dtype=np.int64)
+    keep = sample_per_person(people, limit, seed=seed)
+    if keep.size == 0:
+        return np.zeros((0, 0), dtype=np.float32), people[:0], int(pks.size)
+    chosen = FaceEmbedding.objects.filter(pk__in=pks[keep].tolist()).order_by("pk").values_list("vector", flat=True)
+    vectors = np.stack([np.asarray(v, dtype=np.float32) for v in chosen])  # at most `limit` rows
+    return vectors, people[keep], int(pks.size)
 
 
-def equal_error(genuine: np.ndarray, impostor: np.ndarray) -> tuple[float, float]:
-    """(EER, its threshold): where FAR and FRR cross, over every observed score as a threshold."""
-    if genuine.size == 0 or impostor.size == 0:
-        return math.nan, math.nan
-    thresholds = np.unique(np.concatenate([genuine, impostor, [np.nextafter(impostor.max(), np.inf)]]))
-    far = np.array([(impostor >= t).mean() for t in thresholds])
-    frr = np.array([(genuine < t).mean() for t in thresholds])
-    k = int(np.argmin(np.abs(far - frr) + 1e-9 * thresholds))  # ties: the lowest crossing threshold
-    eer = (far[k] + frr[k]) / 2
-    # A perfectly separated set: report the middle of the gap, not its edge.
-    if far[k] == 0 and frr[k] == 0:
-        low, high = impostor.max(), genuine.min()
-        return 0.0, float((low + high) / 2)
-    return float(eer), float(thresholds[k])
-
-
-def summarise(
-    genuine: np.ndarray,
-    impostor: np.ndarray,
-    *,
-    target_far: float = DEFAULT_TARGET_FAR,
-    pack: str = "",
-    model_name: str = "",
-    people: int = 0,
-    images: int = 0,
-    probes: int = 0,
-    current_threshold: float | None = None,
-) -> Calibration:
-    eer, thr_eer = equal_error(genuine, impostor)
-    tar: dict[str, float | None] = {}
-    for far in FAR_TARGETS:
-        threshold, resolved = threshold_for_far(impostor, far)
-        tar[f"{far:.0e}"] = float((genuine >= threshold).mean()) if resolved and genuine.size else None
-    proposed, resolved = threshold_for_far(impostor, target_far)
-    far_p, frr_p = far_frr(genuine, impostor, proposed)
-    return Calibration(
-        pack=pack,
-        model_name=model_name,
-        genuine=genuine,
-        impostor=impostor,
-        people=people,
-        images=images,
-        probes=probes,
-        eer=eer,
-        threshold_at_eer=thr_eer,
-        tar_at_far=tar,
-        target_far=target_far,
-        proposed_threshold=proposed,
-        far_at_proposed=far_p,
-        tar_at_proposed=1.0 - frr_p,
-        resolved=resolved,
-        current_threshold=current_threshold,
-    )
-
-
-def calibrate_arrays(
-    vectors: np.ndarray,
-    person_ids: np.ndarray,
-    policy: MatchPolicy,
-    *,
-    target_far: float = DEFAULT_TARGET_FAR,
-    max_probes: int = MAX_PROBES,
-    **labels,
-) -> Calibration:
-    genuine, impostor, probes = leave_one_out_scores(vectors, person_ids, policy, max_probes=max_probes)
-    return summarise(
-        genuine,
-        impostor,
-        target_far=target_far,
-        people=len(set(np.asarray(person_ids).tolist())),
-        images=len(person_ids),
-        probes=probes,
-        current_threshold=policy.threshold,
-        **labels,
-    )
-
-
-# --- the database side --------------------------------------------------------------------------------------
 def calibrate(
-    pack: str | None = None, *, target_far: float = DEFAULT_TARGET_FAR, max_probes: int = MAX_PROBES
+    pack: str | None = None,
+    *,
+    target_far: float = DEFAULT_TARGET_FAR,
+    max_probes: int = MAX_PROBES,
+    sample: int | None = None,
 ) -> Calibration:
-    """Calibrate a pack (the active one by default) on its searchable gallery."""
-    from recognition.inference import active_pack
-    from recognition.selectors import gallery_arrays
-    from recognition.services.matching import pack_model_name, pack_policy
-
+    """Calibrate a pack (the active one by default) on a sample of its searchable gallery."""
     pack = pack or active_pack().name
     model_name = pack_model_name(pack)
-    vectors, person_ids, _ = gallery_arrays(model_name)
+    vectors, person_ids, _ = gallery_sample(model_name, sample or settings.CALIBRATION_SAMPLE)
     policy = pack_policy(pack)
     return calibrate_arrays(
         vectors,
         person_ids,
-        policy,
+        pooling(policy),
+        current_threshold=policy.threshold,
         target_far=target_far,
         max_probes=max_probes,
         pack=pack,
@@ -219,26 +89,90 @@ def calibrate(
 
 
 def apply_threshold(pack: str, threshold: float, *, user=None) -> None:
-    """Store a new match threshold for a pack (the row is created with the shipped margin if missing)."""
-    from django.db import transaction
-    from django.utils import timezone
+    """Store a threshold measured by calibration (the command line's --apply)."""
+    set_match_policy(pack, via=PolicyChange.CALIBRATION, threshold=threshold, user=user)
 
-    from audit.models import Action
-    from audit.services import Target, record
-    from recognition.models import PackSettings
-    from recognition.services.matching import DEFAULT_POLICIES
 
-    if not (-1.0 <= threshold <= 1.0) or math.isnan(threshold):
-        raise ValueError(f"a cosine-similarity threshold lies in [-1, 1], not {threshold}")
-    defaults = DEFAULT_POLICIES.get(pack, {"margin": 0.0})
-    with transaction.atomic():
-        row, created = PackSettings.objects.select_for_update().get_or_create(
-            pack=pack, defaults={"threshold": threshold, "margin": defaults["margin"]}
+# --- runs: requested, run by a worker, shown, applied ---------------------------------------------------------
+def request_calibration(
+    pack: str, *, target_far: float = DEFAULT_TARGET_FAR, user=None, queue: bool = True
+) -> CalibrationRun:
+    """A queued run, sent to the workers once the request's transaction commits."""
+    run = CalibrationRun.objects.create(
+        pack=pack,
+        model_name=pack_model_name(pack),
+        target_far=target_far,
+        requested_by=user if getattr(user, "pk", None) else None,
+    )
+    if queue:
+        transaction.on_commit(lambda: current_app.signature(CALIBRATE_TASK, args=(run.pk,)).delay())
+    return run
+
+
+def run_calibration(run_id: int) -> CalibrationRun:
+    """Calibrate a queued run and store its figures (a run already started is left alone)."""
+    started = CalibrationRun.objects.filter(pk=run_id, status=CalibrationRun.Status.QUEUED).update(
+        status=CalibrationRun.Status.RUNNING, started_at=timezone.now()
+    )
+    run = CalibrationRun.objects.get(pk=run_id)
+    if not started:
+        return run
+    try:
+        model_name = pack_model_name(run.pack)
+        vectors, person_ids, run.gallery_size = gallery_sample(model_name, settings.CALIBRATION_SAMPLE)
+        policy = pack_policy(run.pack)
+        result = calibrate_arrays(
+            vectors, person_ids, pooling(policy), current_threshold=policy.threshold, target_far=run.target_far,
+            pack=run.pack, model_name=model_name,
+        )  # fmt: skip
+    except Exception as exc:  # stored for the page: a run never stays "running" for ever
+        log.exception("calibration run %s failed", run_id)
+        run.status, run.error, run.finished_at = (
+            CalibrationRun.Status.FAILED,
+            f"{type(exc).__name__}: {exc}",
+            timezone.now(),
         )
-        previous = None if created else row.threshold
-        row.threshold = float(threshold)
-        row.updated_at = timezone.now()
-        row.updated_by = user if getattr(user, "pk", None) else None
-        row.save(update_fields=["threshold", "updated_at", "updated_by"])
-        record(row.updated_by, Action.THRESHOLD_CHANGE, Target("recognition.packsettings", pack, pack),
-               previous=previous, threshold=row.threshold, via="calibration")  # fmt: skip
+        run.save(update_fields=["status", "error", "finished_at", "gallery_size"])
+        return run
+    _store(run, result)
+    return run
+
+
+def _store(run: CalibrationRun, result: Calibration) -> None:
+    enough = result.genuine.size > 0 and result.impostor.size > 0
+    run.model_name = result.model_name
+    run.sample_size, run.people, run.probes = result.images, result.people, result.probes
+    run.current_threshold = result.current_threshold
+    run.proposed_threshold = result.proposed_threshold if enough else None
+    run.resolved = result.resolved and enough
+    run.figures = {
+        "eer": result.eer if enough else None,
+        "threshold_at_eer": result.threshold_at_eer if enough else None,
+        "tar_at_far": result.tar_at_far,
+        "far_at_proposed": result.far_at_proposed,
+        "tar_at_proposed": result.tar_at_proposed,
+        "stranger_accept_rate": result.stranger_accept_rate,
+        "genuine_scores": int(result.genuine.size),
+        "impostor_scores": int(result.impostor.size),
+    }
+    run.histogram = {
+        "edges": [float(HISTOGRAM_EDGES[0]), float(HISTOGRAM_EDGES[-1]), HISTOGRAM_EDGES.size - 1],
+        "genuine": np.histogram(result.genuine, HISTOGRAM_EDGES)[0].tolist(),
+        "impostor": np.histogram(result.impostor, HISTOGRAM_EDGES)[0].tolist(),
+    }
+    run.status, run.finished_at = CalibrationRun.Status.DONE, timezone.now()
+    run.save()
+
+
+def latest_run(pack: str, target_far: float) -> CalibrationRun | None:
+    return CalibrationRun.objects.filter(pack=pack, target_far=target_far).first()
+
+
+def apply_calibration(run_id: int, *, user=None) -> CalibrationRun:
+    """Apply the proposed threshold of this run, exactly as it was shown (never computed again)."""
+    run = CalibrationRun.objects.get(pk=run_id)
+    if run.status != CalibrationRun.Status.DONE or not run.enough:
+        raise NotCalibrated(f"calibration #{run.pk} has no threshold to apply ({run.status})")
+    set_match_policy(run.pack, via=PolicyChange.CALIBRATION, threshold=run.proposed_threshold, user=user)
+    CalibrationRun.objects.filter(pk=run.pk).update(applied_at=timezone.now())
+    return run

@@ -25,6 +25,7 @@ from audit.models import Action
 from audit.services import Target, record
 from recognition.models import DistinctPeople, FaceImage, IdentityConflict, Person
 from recognition.services.matching import MatchPolicy, pack_policy, pool_hits
+from recognition.services.queueing import reprocess_images
 
 log = logging.getLogger("recognition.integrity")
 
@@ -152,8 +153,6 @@ def _close(conflicts, resolution: str, actor, **details) -> list[int]:
 
 def _reprocess_refused(image_ids: list[int], actor) -> int:
     """Refused images go back to the workers: checked again, now with the staff decision in place."""
-    from recognition.services.enrollment import reprocess_images
-
     return reprocess_images(FaceImage.objects.filter(pk__in=image_ids, status=FaceImage.Status.REJECTED),
                             actor=actor)  # fmt: skip
 

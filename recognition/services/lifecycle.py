@@ -23,6 +23,7 @@ from audit.models import Action
 from audit.services import Target, record, record_per_person
 from recognition.models import FaceImage, Person
 from recognition.services import erasures
+from recognition.services.queueing import queue_images
 from recognition.signals import people_merging, person_erasing
 
 log = logging.getLogger("recognition.lifecycle")
@@ -80,8 +81,6 @@ def _restore(images: Images) -> list[FaceImage]:
             requeue.append(image.pk)
     Person.objects.filter(images__pk__in=ids, deleted_at__isnull=False).update(deleted_at=None)
     if requeue:
-        from recognition.services.enrollment import queue_images
-
         transaction.on_commit(lambda: queue_images(requeue))
     return restored
 

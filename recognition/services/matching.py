@@ -27,40 +27,13 @@ from recognition.domain.matching import (
     pool_hits,
     pool_scores,
 )
+from recognition.domain.pack import DEFAULT_POLICIES, pack_model_name, pack_model_version  # noqa: F401 (callers)
 from recognition.engine.types import Face
 from recognition.models import PackSettings
 from recognition.selectors import person_hits, search_gallery
 
-# Shipped defaults, the same numbers the data migrations put into PackSettings (where they come from is
-# written there: 0003, and 0005 for the open pack's threshold). Used only when the database has no row for a pack.
-DEFAULT_POLICIES: dict[str, dict[str, float]] = {
-    "arcface": {"threshold": 0.32, "margin": 0.05},
-    "open": {"threshold": 0.45, "margin": 0.05},
-}
-
 
 # --- the database side --------------------------------------------------------------------------------------
-def pack_model_name(pack: str) -> str:
-    """The embedding model whose vectors a pack's gallery holds (FaceEmbedding.model_name); ValueError for an
-    unknown pack."""
-    from recognition.engine.model_store import PACKS
-
-    if pack not in PACKS:
-        raise ValueError(f"unknown model pack {pack!r}; known packs: {', '.join(sorted(PACKS))}")
-    return PACKS[pack]["embedder"]
-
-
-def pack_model_version(pack: str) -> str:
-    """The model_version the pack's embedder writes now (FaceEmbedding.model_version): the weights' manifest
-    sha256 and the embedder's test-time augmentation, as FaceAnalyzer.from_pack builds it, without loading the
-    model. A stored embedding of another version is stale: re-embedding replaces it."""
-    from recognition.engine.embedders import embedder_class, embedder_version
-    from recognition.inference import model_store
-
-    name = pack_model_name(pack)
-    return embedder_version(f"{name}:{model_store().spec(name).sha256[:12]}", embedder_class(name).flip_tta)
-
-
 def pack_policy(pack: str) -> MatchPolicy:
     """The pack's threshold and margin from PackSettings (the shipped defaults when it has no row)."""
     row = PackSettings.objects.filter(pack=pack).values("threshold", "margin").first()

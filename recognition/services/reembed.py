@@ -10,7 +10,8 @@ Embeddings of two models are not comparable, so the gallery keeps one embedding 
    step asks the database what is still missing, so a step that runs twice (a killed worker, acks_late) or a job
    started again does no harm and picks up where it stopped. Re-embedding the ACTIVE pack brings a gallery
    written by an older version of its embedder up to date (`manage.py reembed open` after an upgrade); until
-   it has finished, search reads old and new vectors of that model together.
+   it has finished, search compares only the vectors of the current version (recognition.selectors), and
+   refuses with ModelVersionMismatch while the gallery holds none of them.
 3. When nothing is missing, `finish_reembed_if_complete` makes the pack the active one, in one transaction with
    a last check, so search never switches to a model some enrolled image lacks.
 
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -34,15 +36,17 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import Target, record
+from recognition.domain.pack import pack_model_name, pack_model_version
 from recognition.engine.tracker import iou_matrix
 from recognition.models import FaceEmbedding, FaceImage, PackSettings
-from recognition.services.enrollment import analyse_stored_image, store_embedding
-from recognition.services.matching import DEFAULT_POLICIES, pack_model_name, pack_model_version
+from recognition.services.match_policy import PolicyChange, set_match_policy
+from recognition.services.processing import analyse_stored_image, store_embedding
 
 log = logging.getLogger("recognition.reembed")
 
 ERRORS_KEY = "embed_errors"  # FaceImage.quality[ERRORS_KEY][model_name] = why that model has no embedding
 MIN_IOU = 0.3  # the new detector's face must overlap the face enrolled before at least this much
+REEMBED_TASK = "recognition.tasks.reembed_pack"
 
 
 def eligible_images() -> QuerySet[FaceImage]:
@@ -146,25 +150,17 @@ def prepare_reembed(pack: str, started_by=None, *, threshold: float | None = Non
     an earlier run recorded for its model (they are tried again). The CLI calls it, then runs the job here."""
     model_name = pack_model_name(pack)
     with transaction.atomic():
-        row = PackSettings.objects.select_for_update().filter(pack=pack).first()
+        row = PackSettings.objects.filter(pack=pack).first()
         previous = None if row is None else {"threshold": row.threshold, "margin": row.margin}
         record(started_by, Action.REEMBED, Target("recognition.packsettings", pack, pack), model=model_name,
                threshold=threshold, margin=margin, previous=previous)  # fmt: skip
-        if row is None:
-            shipped = DEFAULT_POLICIES.get(pack, {})
-            threshold = shipped.get("threshold") if threshold is None else threshold
-            margin = shipped.get("margin") if margin is None else margin
-            if threshold is None or margin is None:
+        if row is None or threshold is not None or margin is not None:
+            try:
+                set_match_policy(pack, via=PolicyChange.REEMBED, threshold=threshold, margin=margin, user=started_by)
+            except ValueError as exc:
                 raise ValueError(
-                    f"pack {pack!r} has no match settings yet: give its threshold and margin (measured for "
-                    f"{model_name}) so they are stored before it becomes active"
-                )
-            PackSettings.objects.create(pack=pack, threshold=threshold, margin=margin, updated_by=started_by)
-        elif threshold is not None or margin is not None:
-            row.threshold = row.threshold if threshold is None else threshold
-            row.margin = row.margin if margin is None else margin
-            row.updated_at, row.updated_by = timezone.now(), started_by
-            row.save(update_fields=["threshold", "margin", "updated_at", "updated_by"])
+                    f"{exc} (measured for {model_name}) so they are stored before it becomes active"
+                ) from exc
         _clear_failures(model_name)
 
 
@@ -177,9 +173,8 @@ def _clear_failures(model_name: str) -> None:
 
 
 def _queue_step(pack: str, allow_failures: bool, started_by_id: int | None) -> None:
-    from recognition.tasks import reembed_pack
-
-    reembed_pack.delay(pack, allow_failures=allow_failures, started_by_id=started_by_id)
+    kwargs = {"allow_failures": allow_failures, "started_by_id": started_by_id}
+    current_app.signature(REEMBED_TASK, args=(pack,), kwargs=kwargs).delay()  # by name: tasks call services
 
 
 def reembed_step(

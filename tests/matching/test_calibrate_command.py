@@ -9,7 +9,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from recognition.models import PackSettings
+from recognition.models import CalibrationRun, PackSettings
+from recognition.services import calibration
 from tests.matching.gallery import enroll_gallery
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +56,9 @@ def test_calibrate_refuses_an_empty_gallery():
         call_command("calibrate", stdout=StringIO())
 
 
-def test_calibration_page_shows_the_histograms_and_applies_the_threshold(client, django_user_model, gallery):
+def test_calibration_page_queues_a_run_shows_it_and_applies_its_threshold(
+    client, django_user_model, gallery, django_capture_on_commit_callbacks, monkeypatch
+):
     from django.contrib.auth.models import Permission
 
     staff = django_user_model.objects.create_user("calibrator", password="pw-123-calib", is_staff=True)
@@ -64,13 +67,64 @@ def test_calibration_page_shows_the_histograms_and_applies_the_threshold(client,
     client.force_login(member)
     assert client.get("/recognition/calibration/").status_code == 302  # to the admin login
     client.force_login(staff)
-    page = client.get("/recognition/calibration/")
-    assert page.status_code == 200
-    html = page.content.decode()
+    page = client.get("/recognition/calibration/?pack=arcface&target_far=1e-05")
+    assert page.status_code == 200 and "No calibration of the arcface pack" in page.content.decode()
+    assert not CalibrationRun.objects.exists()  # a GET never computes
+    with django_capture_on_commit_callbacks(execute=True):  # the task runs eagerly once the request commits
+        response = client.post("/recognition/calibration/", {"pack": "arcface", "target_far": "1e-05"})
+    assert response.status_code == 302
+    run = CalibrationRun.objects.get()
+    assert (run.status, run.requested_by, run.sample_size, run.gallery_size) == ("done", staff, 7, 7)
+    monkeypatch.setattr(calibration, "calibrate_arrays", lambda *a, **k: pytest.fail("the page recomputed"))
+    html = client.get("/recognition/calibration/?pack=arcface&target_far=1e-05").content.decode()
     assert "<svg" in html and 'class="genuine"' in html and 'class="impostor"' in html
     assert 'class="threshold-current"' in html and 'class="threshold-proposed"' in html
     proposed = float(re.search(r"Apply the proposed threshold \(([0-9.]+)\)", html).group(1))
-    response = client.post("/recognition/calibration/", {"pack": "arcface", "target_far": "1e-05"})
+    assert proposed == pytest.approx(run.proposed_threshold, abs=1e-4)
+    assert f'name="run" value="{run.pk}"' in html
+    response = client.post("/recognition/calibration/", {"pack": "arcface", "target_far": "1e-05", "run": run.pk})
     assert response.status_code == 302
     row = PackSettings.objects.get(pack="arcface")
-    assert row.threshold == pytest.approx(proposed, abs=1e-4) and row.updated_by == staff
+    assert row.threshold == run.proposed_threshold and row.updated_by == staff
+    assert CalibrationRun.objects.count() == 1  # applying computed nothing
+
+
+def test_apply_takes_the_threshold_of_the_run_shown_never_a_new_one(gallery, monkeypatch):
+    run = calibration.request_calibration("arcface", queue=False)
+    calibration.run_calibration(run.pk)
+    CalibrationRun.objects.filter(pk=run.pk).update(proposed_threshold=0.4242)  # what the page showed
+    monkeypatch.setattr(calibration, "calibrate_arrays", lambda *a, **k: pytest.fail("apply recomputed"))
+    calibration.apply_calibration(run.pk)
+    assert PackSettings.objects.get(pack="arcface").threshold == 0.4242
+    assert CalibrationRun.objects.get(pk=run.pk).applied_at is not None
+
+
+def test_a_run_calibrates_a_bounded_sample_and_runs_once(gallery, settings):
+    settings.CALIBRATION_SAMPLE = 5
+    run = calibration.request_calibration("arcface", queue=False)
+    run = calibration.run_calibration(run.pk)
+    assert (run.status, run.gallery_size, run.sample_size, run.people) == ("done", 7, 5, 3)
+    assert sum(run.histogram["genuine"]) == run.figures["genuine_scores"] > 0
+    assert sum(run.histogram["impostor"]) == run.figures["impostor_scores"] > 0
+    assert run.seconds is not None and run.seconds >= 0
+    finished = run.finished_at
+    assert calibration.run_calibration(run.pk).finished_at == finished  # delivered twice: left alone
+
+
+def test_an_empty_gallery_gives_a_run_with_nothing_to_apply():
+    run = calibration.run_calibration(calibration.request_calibration("arcface", queue=False).pk)
+    assert run.status == "done" and not run.enough and run.proposed_threshold is None
+    with pytest.raises(calibration.NotCalibrated):
+        calibration.apply_calibration(run.pk)
+    queued = calibration.request_calibration("arcface", queue=False)
+    with pytest.raises(calibration.NotCalibrated):
+        calibration.apply_calibration(queued.pk)
+
+
+def test_a_failing_run_is_stored_as_failed(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(calibration, "gallery_sample", broken)
+    run = calibration.run_calibration(calibration.request_calibration("arcface", queue=False).pk)
+    assert run.status == "failed" and "out of memory" in run.error and run.finished_at is not None

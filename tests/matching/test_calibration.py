@@ -8,14 +8,16 @@ import numpy as np
 import pytest
 
 from recognition.admin_calibration import histogram_svg
-from recognition.domain.matching import MatchPolicy
-from recognition.services.calibration import (
+from recognition.domain.calibration import (
     calibrate_arrays,
     equal_error,
     leave_one_out_scores,
+    sample_per_person,
     summarise,
     threshold_for_far,
 )
+from recognition.domain.matching import MatchPolicy
+from recognition.services.calibration import pooling
 
 
 def test_threshold_for_a_measurable_far_accepts_exactly_that_share_of_impostors():
@@ -63,7 +65,7 @@ def test_leave_one_out_counts_one_genuine_per_probe_with_a_second_image():
     vectors = rng.normal(size=(7, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     people = np.array([1, 1, 1, 2, 2, 3, 4])  # persons 3 and 4 have one image each
-    genuine, impostor, probes = leave_one_out_scores(vectors, people, MatchPolicy(0.3, 0.05))
+    genuine, impostor, probes = leave_one_out_scores(vectors, people, pooling(MatchPolicy(0.3, 0.05)))
     assert probes == 7
     assert genuine.size == 5  # the 5 images of persons 1 and 2
     # every probe meets every other person once: persons 1-2 probes see 3 others, persons 3/4 probes too
@@ -80,7 +82,7 @@ def test_separated_gallery_proposes_a_threshold_between_the_distributions():
             v = c + 0.6 * rng.normal(size=128) / np.sqrt(128)
             vectors.append(v / np.linalg.norm(v))
             people.append(p)
-    result = calibrate_arrays(np.array(vectors), np.array(people), MatchPolicy(0.3, 0.05), target_far=1e-3)
+    result = calibrate_arrays(np.array(vectors), np.array(people), pooling(MatchPolicy(0.3, 0.05)), target_far=1e-3)
     assert result.eer == 0.0
     assert result.impostor.max() < result.proposed_threshold < result.genuine.min()
     assert result.tar_at_proposed == 1.0 and not result.resolved  # 120 impostor scores cannot measure 1e-3
@@ -96,3 +98,19 @@ def test_histogram_chart_draws_both_distributions_and_both_thresholds():
     proposed = float(re.search(r'class="threshold-proposed" x1="([0-9.]+)"', svg).group(1))
     bars = [float(x) for x in re.findall(r'class="genuine" x="([0-9.]+)"', svg)]
     assert current < proposed < min(bars)  # 0.32 and 0.40 sit left of the lowest genuine score (0.55)
+
+
+def test_a_sample_takes_the_same_number_of_images_from_everyone_and_is_deterministic():
+    people = np.repeat(np.arange(10), [1, 2, 3, 50, 50, 5, 5, 5, 5, 5])
+    kept = sample_per_person(people, 40)
+    assert kept.size == 34 and list(np.bincount(people[kept])) == [1, 2, 3, 4, 4, 4, 4, 4, 4, 4]
+    assert np.array_equal(kept, sample_per_person(people, 40)) and np.all(np.diff(kept) > 0)
+    assert not np.array_equal(kept, sample_per_person(people, 40, seed=1))
+    assert np.array_equal(sample_per_person(people, 1000), np.arange(people.size))  # small galleries whole
+
+
+def test_with_too_many_people_a_sample_keeps_whole_pairs_of_a_seeded_subset():
+    people = np.repeat(np.arange(100), 3)
+    kept = sample_per_person(people, 51)
+    counts = np.bincount(people[kept], minlength=100)
+    assert kept.size == 50 and set(counts.tolist()) == {0, 2}  # two images each: genuine scores remain

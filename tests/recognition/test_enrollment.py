@@ -13,7 +13,7 @@ from PIL import Image
 
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, Person, Source
 from recognition.selectors import batch_progress
-from recognition.services import enrollment, lifecycle
+from recognition.services import enrollment, lifecycle, queueing
 from recognition.uploads import UploadError, UploadItem, read_folder
 
 pytestmark = pytest.mark.django_db
@@ -174,7 +174,7 @@ def test_five_thousand_images_in_one_batch_are_stored_and_queued_in_chunks(
 
     settings.ENROLL_CHUNK_SIZE = 16
     chunks: list[list[int]] = []
-    monkeypatch.setattr(tasks.enroll_images, "delay", lambda ids: chunks.append(list(ids)))
+    monkeypatch.setattr(tasks.enroll_images, "apply_async", lambda args, kwargs, **_: chunks.append(list(args[0])))
     items = [UploadItem(f"person {n % 50}", f"{n}.png", png(n)) for n in range(5000)]
     with django_capture_on_commit_callbacks(execute=True):
         batch = enrollment.start_enrollment(items, source=Source.UPLOAD)
@@ -191,7 +191,7 @@ def test_five_thousand_images_in_one_batch_are_stored_and_queued_in_chunks(
 
 def test_resume_queues_every_pending_image_again(monkeypatch) -> None:
     queued: list[int] = []
-    monkeypatch.setattr(enrollment, "queue_images", lambda ids: queued.extend(ids))
+    monkeypatch.setattr(queueing, "queue_images", lambda ids: queued.extend(ids))
     batch = intake([UploadItem("Ann", f"{n}.png", png(100 + n)) for n in range(3)])
     lifecycle.move_images_to_recycle_bin(batch.images.filter(original_name="2.png"))
     Enrollment.objects.filter(pk=batch.pk).update(state=Enrollment.State.RUNNING)
@@ -210,7 +210,7 @@ def test_an_upload_while_the_queue_is_down_keeps_its_images_pending_and_resumes_
         # is eager and caches its producer pool; tests/reliability restarts a real Redis under live sockets.
         raise OperationalError("Error 111 connecting to 127.0.0.1:63790. Connection refused.")
 
-    monkeypatch.setattr(enroll_images, "delay", broker_down)
+    monkeypatch.setattr(enroll_images, "apply_async", broker_down)
     items = [UploadItem("Queue Down", f"{k}.png", png(9000 + k)) for k in range(3)]
     batch = enrollment.start_enrollment(items, source="upload")  # must not raise: the files are stored
     assert batch.images.filter(status=FaceImage.Status.PENDING).count() == 3

@@ -3,7 +3,8 @@ embeddings; `manage.py enroll` with a broker queues the batch and follows it to 
 
 Real Redis, a real worker process (solo pool) on the test database, real photos. The next worker's worker_ready
 hook queues every still-pending image again, and, tasks being acks_late, the broker delivers the chunk the killed
-worker held once more (visibility timeout shortened here). Processing is idempotent, so all of that may run.
+worker held once more (visibility timeout shortened here); the image the killed worker had claimed is taken over
+once its claim has expired (lease shortened here). Processing is idempotent, so all of that may run.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def test_a_worker_killed_mid_batch_loses_no_image_and_duplicates_no_embedding(
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
     env = service_env(DATABASE_URL=test_database_url(), REDIS_URL=redis_url, FACESITE_MEDIA_ROOT=str(media),
-                      ENROLL_CHUNK_SIZE=str(CHUNK), CELERY_VISIBILITY_TIMEOUT="5")  # fmt: skip
+                      ENROLL_CHUNK_SIZE=str(CHUNK), CELERY_VISIBILITY_TIMEOUT="5",
+                      ENROLL_CLAIM_LEASE_S="3")  # fmt: skip
     people = sorted(p for p in (faces_data / "identities").iterdir() if p.is_dir())
     photos = [sorted(p for p in person.iterdir() if p.is_file())[0] for person in people][:24]
     assert len(photos) == 24

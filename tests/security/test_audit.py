@@ -125,6 +125,7 @@ def test_threshold_change_by_calibration_and_in_the_admin(world: World) -> None:
     calibration.apply_threshold("arcface", 0.41, user=admin)
     entry = only_entry(Action.THRESHOLD_CHANGE)
     assert entry.actor == admin and entry.target_id == "arcface" and entry.details["threshold"] == 0.41
+    assert entry.details["via"] == "calibration" and entry.details["previous"] == {"threshold": 0.32}
 
     row = PackSettings.objects.get(pack="arcface")
     client = world.client("admin")

@@ -8,7 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recognition.engine.model_store import PACKS, FetchError, ModelStore
+from recognition.engine.model_store import PACKS, ModelStore
+from recognition.provisioning.fetch import FetchError, ModelFetcher
 
 
 class Command(BaseCommand):
@@ -32,7 +33,7 @@ class Command(BaseCommand):
                     raise CommandError("\n".join(problems))
                 self.stdout.write(f"{len(names)} model file(s) present and verified in {store.root}")
                 return
-            store.fetch(names, log=self.stdout.write)
+            ModelFetcher(store).fetch(names, log=self.stdout.write)
         except (FetchError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"{len(names)} model file(s) ready in {store.root}"))

@@ -142,7 +142,7 @@ def keras_h5_to_onnx_bytes(h5_bytes: bytes) -> bytes:
     conversions work without it.
     """
     try:
-        from recognition.engine.keras_convert import keras_h5_to_onnx
+        from recognition.provisioning.keras_convert import keras_h5_to_onnx
     except ImportError as exc:
         raise ConversionError(f"Keras HDF5 converter unavailable: {exc}") from exc
     with tempfile.TemporaryDirectory() as tmp:
@@ -154,7 +154,7 @@ def keras_h5_to_onnx_bytes(h5_bytes: bytes) -> bytes:
 
 def keras_converter_available() -> bool:
     try:
-        from recognition.engine.keras_convert import keras_h5_to_onnx  # noqa: F401
+        from recognition.provisioning.keras_convert import keras_h5_to_onnx  # noqa: F401
     except ImportError:
         return False
     return True

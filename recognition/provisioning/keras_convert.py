@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-PRODUCER_NAME = "recognition.engine.keras_convert"
+PRODUCER_NAME = "recognition.engine.keras_convert"  # its old home: part of the bytes, so of the pinned sha256
 PRODUCER_VERSION = "1"
 OPSET = 13
 IR_VERSION = 8  # fixed (not onnx.IR_VERSION) so that a newer onnx package does not change the bytes

@@ -1,0 +1,1 @@
+"""Getting the model files in place (fetching, converting): provisioning, apart from inference."""
