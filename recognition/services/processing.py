@@ -71,7 +71,7 @@ def process_face_image(image_id: int, analyzer, gate: FaceChooser) -> str | None
     chosen = faces if isinstance(faces, str) else gate.choose(faces)
     finding = None
     member = False
-    if isinstance(chosen, Face):
+    if not isinstance(chosen, (str, Rejection)):
         # Integrity, here where every face enters the gallery: a member's own face must be theirs and nobody
         # else's (refused otherwise); a staff upload that looks like someone else is enrolled and flagged.
         member = integrity.is_member_enrollment(image)
