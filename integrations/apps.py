@@ -9,7 +9,7 @@ class IntegrationsConfig(AppConfig):
         # Listening only: attendance, recognition and devices send their signals and never import this app.
         from attendance.signals import attendance_recorded, unknown_face_recorded
         from devices.signals import device_status_changed as device_status
-        from integrations import receivers
+        from integrations import receivers, tasks  # noqa: F401  tasks: sent by name, registered here
         from integrations.signals import device_status_changed
         from recognition.signals import enrollment_finished, person_erasing
 

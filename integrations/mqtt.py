@@ -22,7 +22,9 @@ import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from celery import current_app
 from django.utils.text import slugify
+from kombu.exceptions import OperationalError
 
 from integrations import signing
 from integrations.conf import integration_settings
@@ -30,6 +32,7 @@ from integrations.events import Event, EventType
 
 log = logging.getLogger("integrations.mqtt")
 QOS = 1
+PUBLISH_TASK = "integrations.tasks.publish_mqtt"  # sent by name: integrations.tasks imports this module
 NONE = "_"
 
 
@@ -63,16 +66,12 @@ def messages_for(event: Event, prefix: str) -> list[Message]:
 
 def queue(event: Event) -> bool:
     """Hand the event's messages to a worker (nothing when MQTT_URL is unset)."""
-    from kombu.exceptions import OperationalError
-
-    from integrations.tasks import publish_mqtt
-
     conf = integration_settings()
     if not conf.mqtt_url:
         return False
     messages = [[m.topic, m.payload, m.retain] for m in messages_for(event, conf.mqtt_topic_prefix)]
     try:
-        publish_mqtt.delay(messages)
+        current_app.signature(PUBLISH_TASK, args=(messages,)).delay()  # by name: the task module calls this
     except OperationalError as exc:
         log.warning("task queue unavailable (%s): MQTT messages of %s %s not sent", exc, event.type, event.id)
         return False

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+
+from kombu.exceptions import OperationalError
 
 from integrations import signing
 from integrations.conf import integration_settings
@@ -23,6 +26,7 @@ from integrations.models import Delivery, WebhookSubscription
 
 log = logging.getLogger("integrations.webhooks")
 USER_AGENT = "facesite-webhooks/1"
+DELIVER_TASK = "integrations.tasks.deliver_webhook"  # sent by name: integrations.tasks imports this module
 
 
 # --- creating deliveries ------------------------------------------------------------------------------------------
@@ -43,13 +47,9 @@ def fan_out(event: Event) -> list[int]:
 
 def queue(delivery_ids: list[int]) -> bool:
     """Hand deliveries to the workers; with the broker down they stay due and the beat task queues them later."""
-    from kombu.exceptions import OperationalError
-
-    from integrations.tasks import deliver_webhook
-
     try:
         for delivery_id in delivery_ids:
-            deliver_webhook.delay(delivery_id)
+            current_app.signature(DELIVER_TASK, args=(delivery_id,)).delay()  # by name: the task module calls this
     except OperationalError as exc:
         log.warning("task queue unavailable (%s): %s webhook deliveries wait for the next requeue", exc,
                     len(delivery_ids))  # fmt: skip
