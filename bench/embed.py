@@ -24,7 +24,7 @@ from bench.harness import SHARED_FACES, load1, machine, print_table, require_fil
 
 
 def aligned_crops(analyzer, data_dir: Path, count: int) -> np.ndarray:
-    from bench.accuracy import load_identities, read_image
+    from bench.identities import load_identities, read_image
 
     crops = []
     for im in load_identities(data_dir):

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.accuracy import DEFAULT_DATA, IdentityImage, embed_identities, load_identities
+from bench.identities import DEFAULT_DATA, IdentityImage, embed_identities, load_identities
 from bench.harness import write_json
 from recognition.domain.calibration import calibrate_arrays
 from recognition.domain.matching import InMemoryGallery, MatchPolicy, match_faces, pool_scores
