@@ -16,6 +16,7 @@ run: install models
 
 test: install-test models
 	scripts/install-system-packages redis-server=redis-server chromium=chromium mosquitto=mosquitto $(RTSP_TEST_PACKAGES)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
@@ -37,3 +38,4 @@ models: install
 
 lint: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
