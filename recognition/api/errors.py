@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -73,4 +74,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
         body["fields"] = detail
     response.data = body
+    _as_json(context.get("request"))
     return response
+
+
+def _as_json(request: Any) -> None:
+    """Errors are JSON whatever was negotiated: a CSV export or a JPEG crop that fails answers the error as JSON,
+    not as JSON text labelled text/csv or image/jpeg (APIView.finalize_response takes the request's renderer)."""
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
