@@ -7,8 +7,10 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.cache import cache
 from django.test import AsyncClient, Client
 from rest_framework.authtoken.models import Token
+from rest_framework.throttling import UserRateThrottle
 
 from recognition.models import Person
 
@@ -41,6 +43,24 @@ def test_an_empty_multipart_body_is_a_json_400_through_wsgi_and_asgi(staff, pers
         kwargs = {"content_type": "multipart/form-data; boundary=x", "headers": {"Authorization": f"Token {token}"}}
         for response in (wsgi.post(url, body, **kwargs), async_to_sync(asgi.post)(url, body, **kwargs)):
             assert field in assert_error(response, 400, "invalid")["fields"]
+
+
+def test_parser_errors_wrong_methods_and_missing_credentials_are_in_the_one_shape(staff_client, person):
+    broken = staff_client.post(PERSONS, "{not json", content_type="application/json")
+    assert_error(broken, 400, "parse_error")
+    assert_error(staff_client.put(PERSONS, {}, format="json"), 405, "method_not_allowed")
+    assert_error(Client().get(PERSONS), 401, "not_authenticated")
+    assert_error(Client().get(f"{PERSONS}{person.pk}/", HTTP_AUTHORIZATION="Token nope"), 401, "authentication_failed")
+
+
+def test_throttled_requests_are_in_the_one_shape(staff_client, person, monkeypatch):
+    monkeypatch.setattr(UserRateThrottle, "get_rate", lambda self: "1/minute")
+    cache.clear()
+    assert staff_client.get(PERSONS).status_code == 200
+    throttled = staff_client.get(PERSONS)
+    assert_error(throttled, 429, "throttled")
+    assert int(throttled["Retry-After"]) > 0
+    cache.clear()
 
 
 def test_enrollments_take_multipart_only(staff_client, person):
