@@ -4,6 +4,8 @@ whatever was negotiated; and what the schema publishes is what the API takes (th
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -61,6 +63,24 @@ def test_throttled_requests_are_in_the_one_shape(staff_client, person, monkeypat
     assert_error(throttled, 429, "throttled")
     assert int(throttled["Retry-After"]) > 0
     cache.clear()
+
+
+@pytest.mark.services
+def test_an_empty_multipart_body_is_a_json_400_through_daphne(daphne_server, staff):
+    """The finding itself: daphne (Twisted) parsed the form first and answered a bare 400, no body, no type."""
+    person = Person.objects.create(display_name="Zoë Li", slug="zoë-li")
+    headers = {
+        "Authorization": f"Token {Token.objects.create(user=staff).key}",
+        "Content-Type": "multipart/form-data; boundary=x",
+    }
+    for url in ("/api/v1/identify/", "/api/v1/verify/", f"{PERSONS}{person.pk}/enrollments/"):
+        request = urllib.request.Request(f"{daphne_server}{url}", data=b"--x--\r\n", headers=headers, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 400, url
+        assert refused.value.headers.get("Content-Type") == "application/json", (url, dict(refused.value.headers))
+        body = json.loads(refused.value.read())
+        assert body["error"] == "invalid" and body["status"] == 400, body
 
 
 def test_enrollments_take_multipart_only(staff_client, person):
