@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -84,3 +86,12 @@ def _as_json(request: Any) -> None:
     if request is not None:
         request.accepted_renderer = JSONRenderer()
         request.accepted_media_type = JSONRenderer.media_type
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a failure under /api/ answers the one JSON shape (Django has logged the traceback already);
+    pages keep Django's 500 page (templates/500.html)."""
+    if request.path.startswith("/api/"):
+        message = "The server failed on this request; the error is logged."
+        return JsonResponse({"error": "server_error", "message": message, "status": 500}, status=500)
+    return defaults.server_error(request)

@@ -10,10 +10,12 @@ import urllib.request
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.cache import cache
-from django.test import AsyncClient, Client
+from django.test import AsyncClient, Client, RequestFactory
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import UserRateThrottle
 
+from recognition.api.errors import server_error
+from recognition.api.views import PersonViewSet
 from recognition.models import Person
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +83,18 @@ def test_an_empty_multipart_body_is_a_json_400_through_daphne(daphne_server, sta
         assert refused.value.headers.get("Content-Type") == "application/json", (url, dict(refused.value.headers))
         body = json.loads(refused.value.read())
         assert body["error"] == "invalid" and body["status"] == 400, body
+
+
+def test_a_server_error_in_the_api_is_json_and_a_page_elsewhere(staff, monkeypatch):
+    def fail(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(PersonViewSet, "list", fail)
+    client = Client(raise_request_exception=False)
+    client.force_login(staff)
+    assert_error(client.get(PERSONS), 500, "server_error")
+    page = server_error(RequestFactory().get("/recognition/"))
+    assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
 
 
 def test_enrollments_take_multipart_only(staff_client, person):
