@@ -5,12 +5,10 @@ from __future__ import annotations
 import zipfile
 from itertools import chain
 
-from django import forms
 from django.conf import settings
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -25,6 +23,7 @@ from accounts.roles import is_operator
 from recognition import selectors
 from recognition.api import serializers as s
 from recognition.api.errors import NoFace, PayloadTooLarge
+from recognition.api.filters import PersonFilter
 from recognition.api.images import check_size, read_image
 from recognition.api.parsers import IMAGE_PARSERS, max_image_bytes
 from recognition.api.permissions import IsOperator, IsStaff, IsStaffOrReadOnly
@@ -77,40 +76,6 @@ def refuse_oversized(request: Request, limit: int) -> None:
 
 
 # --- people -------------------------------------------------------------------------------------------------
-class StrictNullBooleanField(forms.NullBooleanField):
-    """Blank: no filter; true/false (as the schema publishes, or 1/0, True/False); anything else is a 400 rather
-    than quietly no filter at all (NullBooleanField reads "null" as "not given")."""
-
-    def to_python(self, value):
-        if value in (None, ""):
-            return None
-        if value in (True, "true", "True", "1"):
-            return True
-        if value in (False, "false", "False", "0"):
-            return False
-        raise forms.ValidationError("true or false", code="invalid")
-
-
-class StrictBooleanFilter(filters.BooleanFilter):
-    field_class = StrictNullBooleanField
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("widget", forms.TextInput)  # the raw value: BooleanWidget maps unknown words to None
-        super().__init__(*args, **kwargs)
-
-
-class PersonFilter(filters.FilterSet):
-    is_active = StrictBooleanFilter()
-    in_recycle_bin = StrictBooleanFilter(method="filter_recycle_bin", label="in the recycle bin")
-
-    class Meta:
-        model = Person
-        fields = ["is_active", "in_recycle_bin"]
-
-    def filter_recycle_bin(self, queryset, name, value):
-        return queryset.filter(deleted_at__isnull=not value)
-
-
 def _enrollment_batches(person: Person):
     """The batches with images of this person, each counted whole (a subquery, not a join on its images)."""
     batches = Enrollment.objects.filter(pk__in=FaceImage.objects.filter(person=person).values("enrollment_id"))
