@@ -7,10 +7,18 @@ Registered on the project's router in facesite/api_urls.py with `attendance_api.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -20,6 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.routers import BaseRouter
+from rest_framework.settings import api_settings
 
 from attendance import reports, selectors, services
 from attendance.models import AttendanceEvent, Kind, Source
@@ -31,9 +40,7 @@ from attendance.shift_rules import Status
 class AttendanceEventSerializer(serializers.ModelSerializer):
     person_name = serializers.SerializerMethodField()
     local_time = serializers.SerializerMethodField(help_text="time of day in the site's time zone")
-    evidence_url = serializers.SerializerMethodField(
-        help_text="the face crop (JPEG), or null when none is kept"
-    )
+    evidence_url = serializers.SerializerMethodField(help_text="the face crop (JPEG), or null when none is kept")
 
     class Meta:
         model = AttendanceEvent
@@ -83,15 +90,35 @@ class JPEGRenderer(CSVRenderer):
     charset = None
 
 
+ID = {"type": "integer", "minimum": 0}
+DAY_OR_MOMENT = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
 FILTERS = [
-    OpenApiParameter("person", int, description="a person's id"),
+    OpenApiParameter("person", ID, description="a person's id"),
     OpenApiParameter("source", str, enum=Source.values),
     OpenApiParameter("kind", str, enum=Kind.values),
-    OpenApiParameter("from", str, description="first local day (YYYY-MM-DD), or an ISO 8601 date-time"),
+    OpenApiParameter("from", DAY_OR_MOMENT, description="first local day (YYYY-MM-DD), or an ISO 8601 date-time"),
     OpenApiParameter(
-        "to", str, description="last local day (YYYY-MM-DD, inclusive), or an ISO 8601 date-time"
+        "to", DAY_OR_MOMENT, description="last local day (YYYY-MM-DD, inclusive), or an ISO 8601 date-time"
     ),
 ]
+
+
+def in_utc(moment: datetime | None, name: str) -> datetime | None:
+    """An instant in UTC: PostgreSQL refuses offsets past +-15:59 that ISO 8601 (and Python) allow, a 500 else."""
+    try:
+        return None if moment is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError({name: ["a date-time out of range"]}) from None
+
+
+def refuse_blanks(params, names: list[str]) -> None:
+    """`?to=` is an error in the API, where each filter is published as a date, an id or an enum (the pages share
+    the parsers, and there a blank form field means "not given")."""
+    blank = {name: ["leave it out or give a value"] for name in names if name in params and not params[name].strip()}
+    if blank:
+        raise ValidationError(blank)
+
+
 ERRORS = {
     400: OpenApiResponse(description="a filter that cannot be read"),
     401: OpenApiResponse(description="no credentials"),
@@ -113,10 +140,15 @@ class AttendanceEventViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[0-9]+"
 
     def query(self) -> EventQuery:
+        refuse_blanks(self.request.query_params, [p.name for p in FILTERS])
+        source = self.request.query_params.get("source", "").strip()
+        if source and source not in Source.values:  # published as an enum: an unknown source is an error, not []
+            raise ValidationError({"source": [f"one of {', '.join(Source.values)}"]})
         try:
-            return EventQuery.from_params(self.request.query_params)
+            query = EventQuery.from_params(self.request.query_params)
         except InvalidQuery as exc:
             raise ValidationError(exc.errors) from None
+        return replace(query, at_from=in_utc(query.at_from, "from"), at_to=in_utc(query.at_to, "to"))
 
     def get_queryset(self):
         if self.action in ("retrieve", "evidence"):
@@ -141,9 +173,7 @@ class AttendanceEventViewSet(viewsets.ReadOnlyModelViewSet):
         services.record_export(request.user, self.query(), "api")
         return csv_response(selectors.csv_rows(events), csv_filename(self.query()))
 
-    @extend_schema(
-        summary="An event's face crop", responses={(200, "image/jpeg"): OpenApiTypes.BINARY, **ERRORS}
-    )
+    @extend_schema(summary="An event's face crop", responses={(200, "image/jpeg"): OpenApiTypes.BINARY, **ERRORS})
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, JPEGRenderer])
     def evidence(self, request: Request, pk=None):
         return evidence_response(self.get_object())
@@ -169,6 +199,7 @@ class TotalsSerializer(serializers.Serializer):
     statuses = serializers.DictField(child=serializers.IntegerField(), help_text="days per status")
 
 
+@extend_schema_serializer(many=False)  # the `list` action answers one report object, not a list
 class ReportSerializer(serializers.Serializer):
     first = serializers.DateField(source="query.first")
     last = serializers.DateField(source="query.last")
@@ -210,8 +241,10 @@ class AttendanceReportViewSet(viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
     filter_backends: list = []
     serializer_class = ReportSerializer
+    pagination_class = None  # the totals are one object; only `days` is paged (so the schema says)
 
     def report(self) -> reports.Report:
+        refuse_blanks(self.request.query_params, [p.name for p in REPORT_FILTERS])
         try:
             query = reports.ReportQuery.from_params(self.request.query_params, today=timezone.localdate())
         except InvalidQuery as exc:
@@ -226,7 +259,12 @@ class AttendanceReportViewSet(viewsets.GenericViewSet):
     @extend_schema(summary="Each person's status for each day", parameters=REPORT_FILTERS,
                    description="One row per person and day, by name then day, paginated (?page=, ?page_size=).",
                    responses={200: ReportDaySerializer(many=True), 400: ERRORS[400], 401: ERRORS[401]})  # fmt: skip
-    @action(detail=False, methods=["get"], serializer_class=ReportDaySerializer)
+    @action(
+        detail=False,
+        methods=["get"],
+        serializer_class=ReportDaySerializer,
+        pagination_class=api_settings.DEFAULT_PAGINATION_CLASS,
+    )
     def days(self, request: Request) -> Response:
         page = self.paginate_queryset(self.report().days)
         return self.get_paginated_response(ReportDaySerializer(page, many=True).data)

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.identities import DEFAULT_DATA, IdentityImage, embed_identities, load_identities
 from bench.harness import write_json
+from bench.identities import DEFAULT_DATA, IdentityImage, embed_identities, load_identities
 from recognition.domain.calibration import calibrate_arrays
 from recognition.domain.matching import InMemoryGallery, MatchPolicy, match_faces, pool_scores
 from recognition.domain.pack import DEFAULT_POLICIES

@@ -12,12 +12,34 @@ django_asgi_app = get_asgi_application()  # set up Django before importing consu
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from daphne import http_protocol  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from facesite.routing import websocket_urlpatterns  # noqa: E402
 from recognition.engine.model_store import ModelCorrupt, ModelMissing  # noqa: E402
 from recognition.inference import verify_active_models  # noqa: E402
 from recognition.live_worker import LiveInferenceConsumer  # noqa: E402
+
+
+def leave_form_bodies_to_django() -> None:
+    """daphne's Twisted request parses every multipart POST body itself, only to fill request.args (which daphne
+    never reads), and answers a body it cannot parse (an empty form: just the closing boundary) with a bare 400:
+    no Content-Type, no body, not the API's JSON error, before Django sees the request. Twisted's own switch for
+    that parsing (parsePOSTFormSubmission) turns it off; Django then parses every body, once. Another ASGI server
+    is not affected."""
+    if getattr(http_protocol.WebRequest, "leaves_forms_to_django", False):
+        return
+
+    class WebRequest(http_protocol.WebRequest):
+        leaves_forms_to_django = True
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
+
+    http_protocol.WebRequest = WebRequest  # HTTPFactory.buildProtocol reads this name for each connection
+
+
+leave_form_bodies_to_django()
 
 # A corrupt or missing model file stops the server here, with one line naming it, not in a request later.
 try:

@@ -274,7 +274,7 @@ REST_FRAMEWORK.update(
             "rest_framework.filters.SearchFilter",
             "rest_framework.filters.OrderingFilter",
         ],
-        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+        "DEFAULT_SCHEMA_CLASS": "recognition.api.schema.AutoSchema",  # every error documented, in one shape
         "EXCEPTION_HANDLER": "recognition.api.errors.exception_handler",
     }
 )

@@ -16,3 +16,4 @@ urlpatterns = [
     path("attendance/", include("attendance.urls")),
     path("api/", include("facesite.api_urls")),
 ]
+handler500 = "recognition.api.errors.server_error"  # JSON in the API's error shape under /api/, else the page

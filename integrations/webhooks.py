@@ -16,7 +16,6 @@ from celery import current_app
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
-
 from kombu.exceptions import OperationalError
 
 from integrations import signing

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -73,4 +76,22 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict):
         body["fields"] = detail
     response.data = body
+    _as_json(context.get("request"))
     return response
+
+
+def _as_json(request: Any) -> None:
+    """Errors are JSON whatever was negotiated: a CSV export or a JPEG crop that fails answers the error as JSON,
+    not as JSON text labelled text/csv or image/jpeg (APIView.finalize_response takes the request's renderer)."""
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a failure under /api/ answers the one JSON shape (Django has logged the traceback already);
+    pages keep Django's 500 page (templates/500.html)."""
+    if request.path.startswith("/api/"):
+        message = "The server failed on this request; the error is logged."
+        return JsonResponse({"error": "server_error", "message": message, "status": 500}, status=500)
+    return defaults.server_error(request)

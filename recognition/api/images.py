@@ -44,9 +44,7 @@ def read_image(upload, field: str = "image") -> np.ndarray:
             f"{field} is not an image ({content_type}); send a JPEG, PNG, BMP, WEBP, TIFF or GIF image."
         )
     if found_format is not None and found_format not in EXTENSIONS:
-        raise UnsupportedImageType(
-            f"{field} is a {found_format} image; send JPEG, PNG, BMP, WEBP, TIFF or GIF."
-        )
+        raise UnsupportedImageType(f"{field} is a {found_format} image; send JPEG, PNG, BMP, WEBP, TIFF or GIF.")
     try:
         return decode_image(data, max_pixels=settings.API_MAX_IMAGE_PIXELS)
     except ImageTooLarge as exc:

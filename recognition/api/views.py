@@ -9,12 +9,11 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +23,7 @@ from accounts.roles import is_operator
 from recognition import selectors
 from recognition.api import serializers as s
 from recognition.api.errors import NoFace, PayloadTooLarge
+from recognition.api.filters import PersonFilter
 from recognition.api.images import check_size, read_image
 from recognition.api.parsers import IMAGE_PARSERS, max_image_bytes
 from recognition.api.permissions import IsOperator, IsStaff, IsStaffOrReadOnly
@@ -44,6 +44,27 @@ IMAGE_ERRORS = {
 }
 
 
+BINARY = {"type": "string", "format": "binary"}
+# verify takes one of two forms; a serializer with four optional fields would publish an empty form as valid.
+VERIFY_REQUEST = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"image_a": {**BINARY, "description": "the same person in both?"}, "image_b": BINARY},
+            "required": ["image_a", "image_b"],
+        },
+        {
+            "type": "object",
+            "properties": {
+                "image": {**BINARY, "description": "is this the person?"},
+                "person": {"type": "integer", "description": "a person's id"},
+            },
+            "required": ["image", "person"],
+        },
+    ]
+}
+
+
 def refuse_oversized(request: Request, limit: int) -> None:
     """413 before the body is read when its declared length is already too large."""
     try:
@@ -55,17 +76,6 @@ def refuse_oversized(request: Request, limit: int) -> None:
 
 
 # --- people -------------------------------------------------------------------------------------------------
-class PersonFilter(filters.FilterSet):
-    in_recycle_bin = filters.BooleanFilter(method="filter_recycle_bin", label="in the recycle bin")
-
-    class Meta:
-        model = Person
-        fields = ["is_active", "in_recycle_bin"]
-
-    def filter_recycle_bin(self, queryset, name, value):
-        return queryset.filter(deleted_at__isnull=not value)
-
-
 def _enrollment_batches(person: Person):
     """The batches with images of this person, each counted whole (a subquery, not a join on its images)."""
     batches = Enrollment.objects.filter(pk__in=FaceImage.objects.filter(person=person).values("enrollment_id"))
@@ -81,9 +91,7 @@ def _enrollment_batches(person: Person):
     retrieve=extend_schema(summary="One person", responses={200: s.PersonSerializer, **ERRORS}),
     create=extend_schema(summary="Create a person (staff)", responses={201: s.PersonSerializer, **ERRORS}),
     update=extend_schema(summary="Update a person (staff)", responses={200: s.PersonSerializer, **ERRORS}),
-    partial_update=extend_schema(
-        summary="Update a person (staff)", responses={200: s.PersonSerializer, **ERRORS}
-    ),
+    partial_update=extend_schema(summary="Update a person (staff)", responses={200: s.PersonSerializer, **ERRORS}),
     destroy=extend_schema(
         summary="Move a person to the recycle bin (staff)",
         description="Out of search at once; images and embeddings are kept until purged.",
@@ -185,12 +193,18 @@ class PersonViewSet(viewsets.ModelViewSet):
         summary="A person's enrollment batches (staff)",
         responses={200: s.BatchProgressSerializer(many=True), **ERRORS},
     )
-    @action(detail=True, methods=["get", "post"], permission_classes=[IsStaff], filterset_class=None)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        permission_classes=[IsStaff],
+        parser_classes=[MultiPartParser],  # files: a JSON or urlencoded body cannot carry them
+        filterset_class=None,
+    )
     def enrollments(self, request: Request, pk=None) -> Response:
         person = self.get_object()
         if request.method == "GET":
             page = self.paginate_queryset(_enrollment_batches(person))
-            return self.get_paginated_response([selectors.batch_progress(b).as_dict() for b in page])
+            return self.get_paginated_response(_progress(page, many=True))
         refuse_oversized(request, settings.ENROLL_MAX_TOTAL_BYTES)
         files = request.FILES.getlist("files") or request.FILES.getlist("file")
         if not files:
@@ -198,9 +212,14 @@ class PersonViewSet(viewsets.ModelViewSet):
         batch = enrollment.start_enrollment(
             _upload_items(files, person), source=Source.API, started_by=request.user, person=person
         )
-        progress = selectors.batch_progress(batch).as_dict()
         location = request.build_absolute_uri(reverse("v1:enrollment-detail", args=[batch.pk]))
-        return Response(progress, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return Response(_progress(batch), status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+
+def _progress(batches, many: bool = False):
+    """BatchProgressSerializer's answer for one batch or a page of them."""
+    progress = [selectors.batch_progress(b) for b in batches] if many else selectors.batch_progress(batches)
+    return s.BatchProgressSerializer(progress, many=many).data
 
 
 def _upload_items(files, person: Person):
@@ -223,12 +242,8 @@ def _zip_items(upload, person: Person, limits):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Enrollment batches (staff)", responses={200: s.BatchProgressSerializer(many=True)}
-    ),
-    retrieve=extend_schema(
-        summary="A batch's progress (staff)", responses={200: s.BatchProgressSerializer, **ERRORS}
-    ),
+    list=extend_schema(summary="Enrollment batches (staff)", responses={200: s.BatchProgressSerializer(many=True)}),
+    retrieve=extend_schema(summary="A batch's progress (staff)", responses={200: s.BatchProgressSerializer, **ERRORS}),
 )
 class EnrollmentViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Enrollment.objects.order_by("-created_at")
@@ -241,21 +256,18 @@ class EnrollmentViewSet(viewsets.ReadOnlyModelViewSet):
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         page = self.paginate_queryset(self.filter_queryset(selectors.with_image_counts(self.get_queryset())))
-        return self.get_paginated_response([selectors.batch_progress(b).as_dict() for b in page])
+        return self.get_paginated_response(_progress(page, many=True))
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        return Response(selectors.batch_progress(self.get_object()).as_dict())
+        return Response(_progress(self.get_object()))
 
 
 # --- recognition --------------------------------------------------------------------------------------------
-def _people(ids) -> dict[int, dict]:
+def _people(ids) -> dict[int | None, dict]:
+    """id -> {"id", "display_name"} for the PersonRef of each face (None looks up nothing)."""
     wanted = {i for i in ids if i is not None}
     rows = Person.objects.filter(pk__in=wanted).values("id", "display_name")
     return {row["id"]: row for row in rows}
-
-
-def _box(face) -> list[float]:
-    return [round(float(v), 1) for v in face.detection.box]
 
 
 class IdentifyView(APIView):
@@ -269,7 +281,7 @@ class IdentifyView(APIView):
         "still given), score, margin over the runner-up, emotion. One person is given to at most one "
         "face of a picture. Send multipart field `image`, or the image itself as the body with an "
         "image/* Content-Type.",
-        request={"multipart/form-data": s.ImageUploadSerializer, "image/*": OpenApiTypes.BINARY},
+        request={"multipart/form-data": s.ImageUploadSerializer, "image/*": BINARY},  # a dict: body required
         responses={200: s.IdentifyResponseSerializer, **IMAGE_ERRORS},
     )
     def post(self, request: Request) -> Response:
@@ -280,37 +292,17 @@ class IdentifyView(APIView):
         pixels = read_image(upload, "image")
         result = matching.recognize(pixels)
         people = _people(chain.from_iterable((r.match.person_id, r.match.candidate_id) for r in result.faces))
-        faces = []
-        for r in result.faces:
-            m, emotion = r.match, r.face.emotion
-            person = people.get(m.person_id) if m.person_id is not None else None
-            faces.append(
-                {
-                    "box": _box(r.face),
-                    "detection_score": round(float(r.face.score), 4),
-                    "label": person["display_name"] if person else "unknown",
-                    "person": person,
-                    "candidate": people.get(m.candidate_id) if m.candidate_id is not None else None,
-                    "score": round(m.score, 4),
-                    "margin": round(m.margin, 4),
-                    "decision": m.reason,
-                    "emotion": None
-                    if emotion is None
-                    else {
-                        "label": emotion.label,
-                        "confidence": round(float(emotion.confidence), 4),
-                        "probs": {k: round(float(v), 4) for k, v in emotion.probs.items()},
-                    },
-                }
-            )
-        return Response(
+        faces = [
             {
-                "pack": result.pack,
-                "threshold": result.policy.threshold,
-                "margin": result.policy.margin,
-                "faces": faces,
+                "face": r.face,
+                "match": r.match,
+                "person": people.get(r.match.person_id),
+                "candidate": people.get(r.match.candidate_id),
             }
-        )
+            for r in result.faces
+        ]
+        answer = {"pack": result.pack, "policy": result.policy, "faces": faces}
+        return Response(s.IdentifyResponseSerializer(answer).data)
 
 
 class VerifyView(APIView):
@@ -323,7 +315,7 @@ class VerifyView(APIView):
         description="Either `image_a` and `image_b` (the largest face of each, cosine similarity), or "
         "`image` and `person` (the face against the person's enrolled images, pooled as in "
         "identification). `same` is score >= the active pack's threshold.",
-        request={"multipart/form-data": s.VerifyRequestSerializer},
+        request={"multipart/form-data": VERIFY_REQUEST},
         responses={200: s.VerifyResponseSerializer, **IMAGE_ERRORS},
     )
     def post(self, request: Request) -> Response:
@@ -355,15 +347,4 @@ class VerifyView(APIView):
                 )
         except matching.NoFaceFound as exc:
             raise NoFace(str(exc)) from None
-        return Response(
-            {
-                "same": result.same,
-                "score": round(result.score, 4),
-                "threshold": result.threshold,
-                "pack": result.pack,
-                "person": None if person is None else {"id": person.pk, "display_name": person.display_name},
-                "faces": [
-                    {"box": _box(f), "detection_score": round(float(f.score), 4)} for f in result.faces
-                ],
-            }
-        )
+        return Response(s.VerifyResponseSerializer({"result": result, "person": person}).data)
