@@ -14,8 +14,11 @@ from datetime import datetime
 import numpy as np
 from django.utils import timezone
 
+from recognition.domain.pack import ModelVersionMismatch
 from recognition.engine.live import LiveOptions, LiveSession, Match, Matcher, TrackResult
 from recognition.engine.types import Detection
+from recognition.models import Person
+from recognition.services.matching import identify, pack_policy
 from recognition.signals import face_confirmed, send_robustly, unknown_face_lingered
 
 log = logging.getLogger("recognition.live")
@@ -32,16 +35,20 @@ class GalleryMatcher:
     _policy: object = None
     _policy_at: float = 0.0
     _names: dict[int, str] = field(default_factory=dict)
+    _said_stale: bool = False
 
     def __call__(self, embeddings: np.ndarray) -> list[Match]:
-        from recognition.models import Person
-        from recognition.services.matching import identify, pack_policy
-
         now = time.monotonic()
         if self._policy is None or now - self._policy_at > POLICY_REFRESH_S:
             self._policy, self._policy_at = pack_policy(self.pack), now
             self._names.clear()
-        decisions = identify(list(embeddings), model_name=self.model_name, policy=self._policy)
+        try:
+            decisions = identify(list(embeddings), model_name=self.model_name, policy=self._policy)
+        except ModelVersionMismatch as exc:  # nobody can be named until the gallery is re-embedded
+            if not self._said_stale:
+                log.warning("live recognition names nobody: %s", exc)
+                self._said_stale = True
+            return [Match(person_id=None, name="unknown", score=0.0) for _ in embeddings]
         missing = {d.person_id for d in decisions if d.person_id is not None} - set(self._names)
         if missing:
             self._names.update(Person.objects.filter(pk__in=missing).values_list("pk", "display_name"))

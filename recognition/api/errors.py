@@ -12,6 +12,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from recognition.domain.pack import ModelVersionMismatch
+
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -29,6 +31,14 @@ class InvalidImageError(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "The image cannot be decoded."
     default_code = "invalid_image"
+
+
+class GalleryNotComparable(exceptions.APIException):
+    """The gallery's embeddings are of another model version than the running weights (ModelVersionMismatch)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The gallery must be re-embedded with the current model version before it can be searched."
+    default_code = "gallery_needs_reembedding"
 
 
 class NoFace(exceptions.APIException):
@@ -62,6 +72,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         from django.conf import settings
 
         exc = PayloadTooLarge(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+    elif isinstance(exc, ModelVersionMismatch):  # weights changed under the same name: nothing comparable yet
+        exc = GalleryNotComparable(str(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # not an API exception: a 500, logged by Django

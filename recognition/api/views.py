@@ -27,6 +27,7 @@ from recognition.api.filters import PersonFilter
 from recognition.api.images import check_size, read_image
 from recognition.api.parsers import IMAGE_PARSERS, max_image_bytes
 from recognition.api.permissions import IsOperator, IsStaff, IsStaffOrReadOnly
+from recognition.domain.pack import ModelVersionMismatch
 from recognition.models import Enrollment, FaceImage, Person, Source
 from recognition.services import enrollment, lifecycle, matching
 from recognition.uploads import UploadError, UploadRejected, read_files, read_zip
@@ -41,6 +42,8 @@ IMAGE_ERRORS = {
     **ERRORS,
     413: OpenApiResponse(s.ErrorSerializer, description="larger than API_MAX_IMAGE_BYTES"),
     415: OpenApiResponse(s.ErrorSerializer, description="not an image, or a format not read here"),
+    409: OpenApiResponse(s.ErrorSerializer, description="the gallery holds embeddings of another model version "
+                                                        "only: re-embed it (gallery_needs_reembedding)"),
 }
 
 
@@ -339,6 +342,8 @@ class VerifyView(APIView):
                 image = read_image(data["image"], "image")
                 try:
                     result = matching.verify_person(image, person.pk)
+                except ModelVersionMismatch:
+                    raise  # a 409 (recognition.api.errors), not a field error
                 except LookupError as exc:
                     raise ValidationError({"person": [str(exc)]}) from None
             else:
