@@ -183,8 +183,9 @@ def in_memory_matcher(vectors, person_ids, names: dict[int, str], pack: str):
     margin, one identity per frame) and the pack's shipped policy."""
     import numpy as np
 
+    from recognition.domain.matching import InMemoryGallery, MatchPolicy, match_faces
+    from recognition.domain.pack import DEFAULT_POLICIES
     from recognition.engine.live import Match
-    from recognition.services.matching import DEFAULT_POLICIES, InMemoryGallery, MatchPolicy, match_faces
 
     gallery = InMemoryGallery(np.array(vectors), list(person_ids))
     policy = MatchPolicy(**DEFAULT_POLICIES[pack])

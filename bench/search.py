@@ -256,7 +256,9 @@ def exact_identify_all(probes: np.ndarray, warmup: np.ndarray) -> tuple[list[flo
 
 
 def identify_all(probes: np.ndarray, warmup: np.ndarray) -> tuple[list[float], list[int | None]]:
-    from recognition.services.matching import DEFAULT_POLICIES, MatchPolicy, identify
+    from recognition.domain.matching import MatchPolicy
+    from recognition.domain.pack import DEFAULT_POLICIES
+    from recognition.services.matching import identify
 
     policy = MatchPolicy(**DEFAULT_POLICIES["arcface"])
     for vector in warmup:

@@ -20,8 +20,9 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from recognition import selectors
+from recognition.domain.pack import pack_model_name
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, IdentityConflict, PackSettings, Person
-from recognition.services import enrollment, lifecycle, matching
+from recognition.services import enrollment, lifecycle
 from recognition.services.match_policy import PolicyChange, set_match_policy
 
 Status = FaceImage.Status
@@ -530,7 +531,7 @@ class PackSettingsAdmin(admin.ModelAdmin):
     @admin.display(description="embeddings of its embedder")
     def gallery_embeddings(self, settings_row: PackSettings) -> int | str:
         try:
-            return FaceEmbedding.objects.filter(model_name=matching.pack_model_name(settings_row.pack)).count()
+            return FaceEmbedding.objects.filter(model_name=pack_model_name(settings_row.pack)).count()
         except ValueError:  # a pack this version does not know
             return "-"
 

@@ -26,12 +26,13 @@ from recognition.domain.calibration import (
     calibrate_arrays,
     sample_per_person,
 )
+from recognition.domain.matching import MatchPolicy, pool_scores
 from recognition.domain.pack import pack_model_name
 from recognition.inference import active_pack
 from recognition.models import CalibrationRun, FaceEmbedding
 from recognition.selectors import searchable_embeddings
 from recognition.services.match_policy import PolicyChange, set_match_policy
-from recognition.services.matching import MatchPolicy, pack_policy, pool_scores
+from recognition.services.matching import pack_policy
 
 log = logging.getLogger("recognition.calibration")
 

@@ -23,8 +23,9 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import Target, record
+from recognition.domain.matching import MatchPolicy, pool_hits
 from recognition.models import DistinctPeople, FaceImage, IdentityConflict, Person
-from recognition.services.matching import MatchPolicy, pack_policy, pool_hits
+from recognition.services.matching import pack_policy
 from recognition.services.queueing import reprocess_images
 
 log = logging.getLogger("recognition.integrity")

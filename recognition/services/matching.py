@@ -11,23 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from recognition import inference
-from recognition.domain.matching import (
-    MAX_WEIGHT,
-    TOP_K,
-    Decision,
-    Hit,
-    InMemoryGallery,
-    Match,
-    MatchPolicy,
-    PersonScore,
-    SearchFn,
-    assign,
-    decide,
-    match_faces,
-    pool_hits,
-    pool_scores,
-)
-from recognition.domain.pack import DEFAULT_POLICIES, pack_model_name, pack_model_version  # noqa: F401 (callers)
+from recognition.domain.matching import Match, MatchPolicy, match_faces, pool_hits
+from recognition.domain.pack import DEFAULT_POLICIES
 from recognition.engine.types import Face
 from recognition.models import PackSettings
 from recognition.selectors import person_hits, search_gallery
@@ -123,11 +108,3 @@ def verify_person(image_bgr: np.ndarray, person_id: int, *, pack: str | None = N
         raise LookupError("this person has no enrolled image for the active model pack")
     return Verification(scores[0].score >= policy.threshold, scores[0].score, policy.threshold, name, [face])
 
-
-# The domain's names stay importable from here for callers written before the move.
-__all__ = [
-    "DEFAULT_POLICIES", "MAX_WEIGHT", "TOP_K", "Decision", "Hit", "InMemoryGallery", "Match", "MatchPolicy",
-    "NoFaceFound", "PersonScore", "Recognition", "RecognizedFace", "SearchFn", "Verification", "assign", "decide",
-    "identify", "match_faces", "pack_model_name", "pack_model_version", "pack_policy", "pool_hits", "pool_scores",
-    "recognize", "verify_images", "verify_person",
-]  # fmt: skip

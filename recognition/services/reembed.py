@@ -5,7 +5,7 @@ Embeddings of two models are not comparable, so the gallery keeps one embedding 
 
 1. `start_reembed(pack)` checks the pack, clears the failures of an earlier run for its model and queues the job.
 2. `reembed_step` (a Celery task's body) embeds the next chunk of images that lack an embedding of the pack's
-   embedder in its current version (`matching.pack_model_version`: an embedding written by other weights or
+   embedder in its current version (`domain.pack.pack_model_version`: an embedding written by other weights or
    without the embedder's test-time augmentation is stale and is replaced), then queues the next step. Every
    step asks the database what is still missing, so a step that runs twice (a killed worker, acks_late) or a job
    started again does no harm and picks up where it stopped. Re-embedding the ACTIVE pack brings a gallery

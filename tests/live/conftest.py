@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from bench.harness import read_frames
+from recognition.domain.matching import InMemoryGallery, MatchPolicy, match_faces
 from recognition.engine.imageio import decode_image
 from recognition.engine.live import Match
-from recognition.services.matching import InMemoryGallery, MatchPolicy, match_faces
 
 HAMILTON = "video/facerec_short_hamilton_clip.mp4"
 

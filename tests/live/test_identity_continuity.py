@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from bench.identity import Shown, load_truth, score
+from recognition.domain.matching import MatchPolicy
 from recognition.engine.live import LiveOptions, LiveSession, Match, _TrackMemory
 from recognition.engine.scene import FrameChange
-from recognition.services.matching import MatchPolicy
 from tests.live.conftest import TURN_FRAMES, gallery_matcher, turns_video
 
 POLICY = MatchPolicy(threshold=0.32, margin=0.05)

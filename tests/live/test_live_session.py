@@ -4,8 +4,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from recognition.domain.matching import MatchPolicy
 from recognition.engine.live import LiveOptions, LiveSession, Match
-from recognition.services.matching import MatchPolicy
 from tests.live.conftest import gallery_matcher
 
 POLICY = MatchPolicy(threshold=0.32, margin=0.05)

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from recognition.domain.matching import MatchPolicy
+from recognition.domain.pack import DEFAULT_POLICIES
 from recognition.models import EMBEDDING_DIMENSIONS, FaceEmbedding, FaceImage, PackSettings, Person
 from recognition.selectors import search_gallery
 from recognition.services import lifecycle
-from recognition.services.matching import DEFAULT_POLICIES, MatchPolicy, identify, pack_policy
+from recognition.services.matching import identify, pack_policy
 
 pytestmark = pytest.mark.django_db
 ARC, SFACE = "arcface_mbf", "sface_2021dec"

@@ -143,7 +143,7 @@ def test_reembed_switches_the_active_pack_only_when_every_image_has_the_new_embe
 def test_reembed_replaces_embeddings_of_an_older_embedder_version(faces_data, models_present, tmp_path) -> None:
     # SFace embeddings written before flip test-time augmentation (model_version without "+hflip") are not
     # comparable with today's: `reembed open` on the active pack replaces them, and only them.
-    from recognition.services.matching import pack_model_version
+    from recognition.domain.pack import pack_model_version
 
     enrolled_gallery(faces_data, tmp_path)
     run("reembed", "open", threshold=0.45)

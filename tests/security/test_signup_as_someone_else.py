@@ -15,6 +15,7 @@ from django.test import Client
 from accounts import services
 from accounts.views import PENDING
 from audit.models import Action, AuditEntry
+from recognition.domain.matching import Match
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, IdentityConflict, Person, Source
 from recognition.refusals import Refusal
 from recognition.services import matching
@@ -54,7 +55,7 @@ def victim(faces_data: Path) -> Person:
     return Person.objects.get(display_name=VICTIM)
 
 
-def recognised_as(faces_data: Path, rel: str) -> matching.Match:
+def recognised_as(faces_data: Path, rel: str) -> Match:
     [face] = matching.recognize(cv2.imread(str(faces_data / rel)), emotion=False).faces
     return face.match
 
