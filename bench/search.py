@@ -51,6 +51,7 @@ from bench.harness import (
     summary_ms,
     write_json,
 )
+from recognition.domain.pack import current_model_version
 
 BENCH_DB = "facesite_bench_search"
 KEPT_DB = "facesite_bench_search_kept"  # --reuse: a separate database, so that a plain run never drops it
@@ -143,12 +144,13 @@ def load_rows(gallery: ClusteredGallery, start: int, stop: int, chunk: int = 20_
             ) as copy:
                 copy.set_types(["int8", "int8", "varchar", "varchar", "vector", "timestamptz"])
                 stamp = dt.datetime.now(dt.UTC)
+                version = current_model_version(MODEL) or ""  # search compares the current version only
                 for lo in range(start, stop, chunk):
                     hi = min(stop, lo + chunk)
                     vectors = gallery.rows(lo, hi)
                     for k in range(hi - lo):
                         i = lo + k
-                        copy.write_row([i + 1, i // per + 1, MODEL, "bench", vectors[k], stamp])
+                        copy.write_row([i + 1, i // per + 1, MODEL, version, vectors[k], stamp])
         cursor.execute(
             "ANALYZE recognition_person; ANALYZE recognition_faceimage; ANALYZE recognition_faceembedding"
         )
