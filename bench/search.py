@@ -121,9 +121,10 @@ def load_rows(gallery: ClusteredGallery, start: int, stop: int, chunk: int = 20_
     first_person, last_person = start // per + 1, (stop - 1) // per + 1
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO recognition_person (id, display_name, slug, notes, is_active, created_at, "
-            "updated_at) "
-            "SELECT i, 'person ' || i, 'person-' || i, '', true, now(), now() FROM generate_series(%s, %s) i "
+            "INSERT INTO recognition_person (id, display_name, slug, notes, is_active, awaiting_approval, "
+            "created_at, updated_at) "
+            "SELECT i, 'person ' || i, 'person-' || i, '', true, false, now(), now() "
+            "FROM generate_series(%s, %s) i "
             "ON CONFLICT (id) DO NOTHING",
             [first_person, last_person],
         )
