@@ -14,6 +14,8 @@ latency (send -> reply) median/p95, the server's own "ms", dropped frames (the s
 while one was processed) and camera frames never sent (1 - sent / (30 x seconds)), the server's CPU (% of one
 core) and memory (RSS) sampled with psutil on the daphne pid, and RSS growth over the level and the whole run.
 The first --warmup frames of every client are not timed.
+With --inference-workers N the frames are analysed in N Channels workers (`manage.py runworker`, through a Redis
+of the bench's own: LIVE_INFERENCE_CHANNELS), not in daphne; the server's CPU and memory then include them.
 """
 
 from __future__ import annotations
@@ -138,10 +140,12 @@ async def client(
 class Sampler:
     """CPU (% of one core) and RSS of the server process, sampled in a thread every `every` seconds."""
 
-    def __init__(self, pid: int | None, every: float = 0.5) -> None:
+    def __init__(self, pid: int | None, every: float = 0.5, others: tuple[int, ...] = ()) -> None:
+        """`others`: more server processes (Channels inference workers) counted with the server."""
         import psutil
 
         self.process = psutil.Process(pid) if pid else None
+        self.others = [psutil.Process(other) for other in others]
         self.every = every
         self.samples: list[tuple[float, float, float]] = []  # (time, cpu seconds, rss MB)
 
@@ -149,10 +153,15 @@ class Sampler:
         if self.process is None:
             return None
         times = self.process.cpu_times()
+        cpu = times.user + times.system
         rss = self.process.memory_info().rss / 2**20
         for child in self.process.children(recursive=True):
             rss += child.memory_info().rss / 2**20
-        point = (time.perf_counter(), times.user + times.system, rss)
+        for other in self.others:
+            other_times = other.cpu_times()
+            cpu += other_times.user + other_times.system
+            rss += other.memory_info().rss / 2**20
+        point = (time.perf_counter(), cpu, rss)
         self.samples.append(point)
         return point
 
@@ -312,6 +321,33 @@ def start_daphne(
     return process, port
 
 
+def start_redis(root: Path):
+    """A Redis of the bench's own (the channel layer between daphne and the inference workers)."""
+    from facesite.local.redis import EmbeddedRedis
+
+    root.mkdir(parents=True, exist_ok=True)
+    redis = EmbeddedRedis(root=root, port=free_port())
+    redis.ensure_running()
+    return redis
+
+
+def start_inference_workers(database_url: str, root: Path, server_env: dict, count: int) -> list[subprocess.Popen]:
+    """`manage.py runworker live-inference-K` for K < count, on the bench's database and Redis."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update(DATABASE_URL=database_url, FACESITE_MEDIA_ROOT=str(root / "media"), PYTHONUNBUFFERED="1",
+               DJANGO_SETTINGS_MODULE="facesite.settings", **server_env)  # fmt: skip
+    workers = []
+    for k in range(count):
+        log = (root / f"worker-{k}.log").open("w")
+        workers.append(subprocess.Popen([sys.executable, "manage.py", "runworker", f"live-inference-{k}"],
+                                        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+    time.sleep(3)  # they load the models on their first frame; the bench's warm-up frames cover that
+    for k, worker in enumerate(workers):
+        if worker.poll() is not None:
+            raise RuntimeError(f"inference worker {k} exited: " + (root / f"worker-{k}.log").read_text()[-2000:])
+    return workers
+
+
 def start_profiler(pid: int, out: Path | None) -> subprocess.Popen | None:
     """py-spy recording the server for the whole run (collapsed stacks, or an SVG when OUT ends in .svg)."""
     if out is None:
@@ -337,9 +373,9 @@ def stop_profiler(profiler: subprocess.Popen | None) -> None:
             profiler.wait()
 
 
-def run_levels(url: str, cookie: str, pid: int | None, args) -> dict:
+def run_levels(url: str, cookie: str, pid: int | None, args, workers: tuple[int, ...] = ()) -> dict:
     jpegs = encode_frames()
-    sampler = Sampler(pid)
+    sampler = Sampler(pid, others=workers)
     load = LoadMonitor()
     figures = {}
     baseline = sampler.sample()
@@ -374,6 +410,7 @@ def run_levels(url: str, cookie: str, pid: int | None, args) -> dict:
             "warmup_frames": args.warmup,
             "conn_max_age": args.conn_max_age,
             "server_env": args.server_env,
+            "inference_workers": args.inference_workers,
             "client": "one frame in flight, >= 33 ms between sends, 2 s reply timeout (as live.js)",
         },
     }
@@ -405,6 +442,15 @@ def main(argv: list[str] | None = None) -> int:
         help="the bench's server: a setting through its environment, e.g. ORT_INTRA_OP_THREADS=1",
     )
     parser.add_argument(
+        "--inference-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the bench's server: live inference in N Channels workers (`manage.py runworker live-inference-K`, "
+        "LIVE_INFERENCE_CHANNELS) through a Redis of the bench's own, instead of in daphne; their CPU and memory "
+        "are counted with the server's",
+    )
+    parser.add_argument(
         "--py-spy",
         type=Path,
         metavar="OUT",
@@ -432,21 +478,32 @@ def main(argv: list[str] | None = None) -> int:
         from recognition.inference import active_pack
 
         require_models(pack_models(active_pack(from_database=False).name))
-        daphne = None
+        daphne, redis, workers = None, None, []
         try:
             with bench_database(BENCH_DB) as database_url:
                 enroll_cast()
                 cookie = operator_cookie()
                 server_env = dict(item.split("=", 1) for item in args.server_env)
+                if args.inference_workers:
+                    redis = start_redis(root / "redis")
+                    server_env.update(REDIS_URL=redis.url, LIVE_INFERENCE_CHANNELS=",".join(
+                        f"live-inference-{k}" for k in range(args.inference_workers)))  # fmt: skip
+                    workers = start_inference_workers(database_url, root, server_env, args.inference_workers)
                 daphne, port = start_daphne(
                     database_url, root / "media", root / "daphne.log", args.conn_max_age, server_env
                 )
                 print(f"  daphne pid {daphne.pid} on port {port}", file=sys.stderr)
                 profiler = start_profiler(daphne.pid, args.py_spy)
                 try:
-                    figures = run_levels(f"ws://127.0.0.1:{port}/ws/live/", cookie, daphne.pid, args)
+                    figures = run_levels(f"ws://127.0.0.1:{port}/ws/live/", cookie, daphne.pid, args,
+                                         tuple(w.pid for w in workers))  # fmt: skip
                 finally:
                     stop_profiler(profiler)
+                    for worker in workers:
+                        worker.terminate()
+                        worker.wait(timeout=20)
+                    if redis is not None:
+                        redis.stop()
                     daphne.terminate()
                     try:
                         daphne.wait(timeout=20)
