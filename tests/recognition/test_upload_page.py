@@ -268,5 +268,12 @@ def test_a_folder_uploaded_in_the_browser_shows_live_progress(
     )
     assert page.locator("#result_list tbody tr").count() == 2
     page.screenshot(path=str(Path("/tmp/recognition_admin_people.png")), full_page=True)
+    # the face-image list fits a 1280 px screen: no sideways scrolling, every column's header in view
+    page.goto(f"{base}/admin/recognition/faceimage/")
+    assert page.locator("#result_list tbody tr").count() == 8
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    right = page.evaluate("Math.max(...Array.from(document.querySelectorAll('#result_list th')).map(t => "
+                          "t.getBoundingClientRect().right))")  # fmt: skip
+    assert right <= 1280
     page.close()
     assert len(list(media.rglob("*.*"))) == 8  # the images taken in, all under the media root given
