@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 import numpy as np
-from django.conf import settings
 
+from accounts.conf import account_settings
 from accounts.pending_frames import discard_pending, pending_dir, purge_stale_pending
 from accounts.services import person_for_user, require_consent
 from recognition import inference, liveness
@@ -193,7 +193,8 @@ def start_capture(user, mode: str = "signup") -> CaptureState:
     person = person_for_user(user)
     if person.in_recycle_bin:
         raise CaptureError("your face data is in the recycle bin; ask an administrator to restore or purge it")
-    photos, least = max(1, settings.SIGNUP_PHOTOS), max(1, settings.SIGNUP_MIN_PHOTOS)
+    conf = account_settings()
+    photos, least = max(1, conf.signup_photos), max(1, conf.signup_min_photos)
     if mode == "signup":
         enrolled = _enrolled_count(person)
         wanted, minimum = max(1, photos - enrolled), max(1, least - enrolled)
@@ -203,7 +204,7 @@ def start_capture(user, mode: str = "signup") -> CaptureState:
     purge_stale_pending()
     state = CaptureState(user_id=user.pk, capture_id=secrets.token_hex(8), mode=mode,
                          wanted=wanted, minimum=min(minimum, wanted))  # fmt: skip
-    if settings.LIVENESS_REQUIRED:
+    if conf.liveness_required:
         _new_challenge(state)
     else:
         state.live = True
@@ -247,14 +248,15 @@ def offer_frame(
     While the liveness challenge runs, the frame goes to it instead, timed by `now` (the server's clock)."""
     if state.batch_id is not None:
         raise CaptureError("these photos are already being enrolled")
-    if len(data) > settings.SIGNUP_MAX_FRAME_BYTES:
-        raise CaptureError(f"a frame may be at most {settings.SIGNUP_MAX_FRAME_BYTES} bytes")
+    conf = account_settings()
+    if len(data) > conf.signup_max_frame_bytes:
+        raise CaptureError(f"a frame may be at most {conf.signup_max_frame_bytes} bytes")
     done = dict(count=state.count, wanted=state.wanted, minimum=state.minimum)
     if state.count >= state.wanted:
         return FrameVerdict(False, "enough photos", "Done: hold on while your photos are enrolled", **done,
                             code=FrameStatus.ENOUGH_PHOTOS)  # fmt: skip
     try:
-        frame = decode_image(data, max_pixels=settings.LIVE_MAX_FRAME_PIXELS)
+        frame = decode_image(data, max_pixels=conf.max_frame_pixels)
     except InvalidImage as exc:
         return _refused(state, FrameRefusal.UNREADABLE, f"unreadable frame ({exc})")
     if analyzer is None:
@@ -277,7 +279,7 @@ def offer_frame(
                 return FrameRefusal.DIFFERENT_PERSON
         return chosen
 
-    collector = PoseCollector(choose, wanted=state.wanted, min_pose_step=settings.SIGNUP_MIN_POSE_STEP)
+    collector = PoseCollector(choose, wanted=state.wanted, min_pose_step=conf.signup_min_pose_step)
     collector.poses.extend((float(y), float(p)) for y, p in state.poses)  # the poses kept in earlier requests
     offered = collector.offer(frame, analyzer.analyze(frame, emotion=False))
     box = None
@@ -366,7 +368,7 @@ def finish_capture(user, state: CaptureState) -> Enrollment:
     if state.batch_id is not None:
         return Enrollment.objects.get(pk=state.batch_id)
     require_consent(user)
-    if settings.LIVENESS_REQUIRED and not state.live:
+    if account_settings().liveness_required and not state.live:
         raise CaptureError("the liveness check has not been passed in this capture")
     directory = pending_dir(state.user_id, state.capture_id)
     files = sorted(directory.glob("*.jpg")) if directory.is_dir() else []
@@ -422,7 +424,7 @@ def capture_outcome(user, state: CaptureState) -> CaptureOutcome:
     reasons.update(_rejection_kind(error.get("code", ""), error["error"]) for error in batch.errors)
     rejected = [{"reason": reason, "count": count} for reason, count in reasons.most_common()]
     total = _enrolled_count(person)
-    least = max(1, settings.SIGNUP_MIN_PHOTOS)
+    least = max(1, account_settings().signup_min_photos)
     if state.mode == "signup":
         ok = total >= least
     elif state.mode == "replace":

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.core.files.uploadedfile import UploadedFile
 
-TAKEN = ("This username or email address cannot be used. If you already have an account, log in; otherwise "
-         "choose another username.")
+from accounts.conf import account_settings
+
+TAKEN = (
+    "This username or email address cannot be used. If you already have an account, log in; otherwise "
+    "choose another username."
+)
 
 
 class SignUpForm(UserCreationForm):
@@ -20,7 +23,8 @@ class SignUpForm(UserCreationForm):
                                  help_text="As it should appear when the cameras recognise you.")  # fmt: skip
     email = forms.EmailField(label="Email", max_length=254)
     consent = forms.BooleanField(
-        label="I agree", required=True,
+        label="I agree",
+        required=True,
         error_messages={"required": "Sign-up needs your consent to take face photos."},
     )
 
@@ -30,8 +34,8 @@ class SignUpForm(UserCreationForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.consent_text = settings.CONSENT_TEXT
-        self.consent_version = settings.CONSENT_VERSION
+        self.consent_text = account_settings().consent_text
+        self.consent_version = account_settings().consent_version
         self.fields["username"].widget.attrs.pop("autofocus", None)
         self.fields["first_name"].widget.attrs.update(autofocus=True, autocomplete="name")
         self.fields["email"].widget.attrs["autocomplete"] = "email"
@@ -85,7 +89,7 @@ class PhotoUploadForm(forms.Form):
         files = [f for f in self.files.getlist("photos") if isinstance(f, UploadedFile)]
         if not files:
             raise forms.ValidationError("Choose at least one photo.")
-        most = settings.SIGNUP_PHOTOS * 4
+        most = account_settings().signup_photos * 4
         if len(files) > most:
             raise forms.ValidationError(f"At most {most} photos at a time.")
         return files

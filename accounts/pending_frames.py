@@ -8,13 +8,13 @@ import shutil
 import time
 from pathlib import Path
 
-from django.conf import settings
+from accounts.conf import account_settings
 
 STALE_AFTER_S = 24 * 3600  # kept frames of a capture nobody finished are deleted after a day
 
 
 def pending_dir(user_id: int, capture_id: str | None = None) -> Path:
-    root = Path(settings.SIGNUP_PENDING_DIR) / str(int(user_id))
+    root = account_settings().signup_pending_dir / str(int(user_id))
     return root / capture_id if capture_id else root
 
 
@@ -26,7 +26,7 @@ def discard_pending(user) -> None:
 def purge_stale_pending(max_age_s: float = STALE_AFTER_S) -> int:
     """Delete the kept frames of captures abandoned more than `max_age_s` ago (every user). Returns how many
     users' folders were removed. Run at every capture start, so abandoned frames never linger long."""
-    root = Path(settings.SIGNUP_PENDING_DIR)
+    root = account_settings().signup_pending_dir
     if not root.is_dir():
         return 0
     cutoff = time.time() - max_age_s

@@ -8,13 +8,13 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
+from accounts.conf import account_settings
 from accounts.models import Consent
 from accounts.pending_frames import discard_pending
 from audit.models import Action
@@ -65,7 +65,7 @@ def person_for_user(user, *, create: bool = True) -> Person | None:
         try:
             with transaction.atomic():
                 return Person.objects.create(display_name=name, slug=slug, user=user,
-                                             awaiting_approval=settings.ENROLL_SELF_APPROVAL)  # fmt: skip
+                                             awaiting_approval=account_settings().enroll_self_approval)  # fmt: skip
         except IntegrityError:
             continue  # the slug is taken (or, racing, the user got a person meanwhile)
     return Person.objects.get(user=user)
@@ -74,8 +74,8 @@ def person_for_user(user, *, create: bool = True) -> Person | None:
 def record_consent(user, text: str | None = None, version: str | None = None) -> Consent:
     """Record consent to biometric processing (the text as shown, its version, now). An active consent of the
     same version is kept as it is; one of another version is closed and replaced."""
-    text = settings.CONSENT_TEXT if text is None else text
-    version = settings.CONSENT_VERSION if version is None else version
+    text = account_settings().consent_text if text is None else text
+    version = account_settings().consent_version if version is None else version
     with transaction.atomic():
         current = Consent.objects.select_for_update().filter(user=user, withdrawn_at__isnull=True).first()
         if current is not None and current.version == version and current.text == text:
@@ -132,14 +132,14 @@ def erase_deleted_account(user) -> Erasure:
     withdrawal, before the row does. Consent records stay as evidence, detached (Consent.account_id says
     whose). Called by the pre_delete signal (accounts.apps), so every way of deleting a user erases."""
     if not (Person.objects.filter(user=user).exists() or Consent.objects.filter(user=user).exists()):
-        return Erasure(images=0, attendance=0, anonymised=bool(settings.ATTENDANCE_ANONYMISE_ON_ERASURE))
+        return Erasure(images=0, attendance=0, anonymised=account_settings().anonymise_on_erasure)
     erasure = _erase_biometric_data(user, actor=None, reason="account deleted")
     log.info("account %s deleted: %s images purged", user.pk, erasure.images)
     return erasure
 
 
 def _erase_biometric_data(user, *, actor, **details) -> Erasure:
-    anonymise = bool(settings.ATTENDANCE_ANONYMISE_ON_ERASURE)
+    anonymise = account_settings().anonymise_on_erasure
     with transaction.atomic():
         Consent.objects.filter(user=user, withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
         person = Person.objects.select_for_update().filter(user=user).first()

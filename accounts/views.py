@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
@@ -22,6 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import capture, selectors, services
+from accounts.conf import account_settings
 from accounts.forms import ConsentForm, PhotoUploadForm, SignUpForm
 from facesite import ratelimit
 from facesite.auth_backends import client_ip
@@ -37,14 +37,15 @@ NEW_TOKEN = "accounts.new_token"  # session: an API token just created, shown on
 # --- sign-up ------------------------------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
-    if not settings.SIGNUP_OPEN:
+    conf = account_settings()
+    if not conf.signup_open:
         raise Http404("sign-up is closed on this site")
     if request.user.is_authenticated:
         return redirect("accounts:profile")
     if request.method == "POST" and not ratelimit.allow(
-        f"signup:{client_ip(request)}", settings.SIGNUP_ATTEMPTS_PER_HOUR, 3600
+        f"signup:{client_ip(request)}", conf.signup_attempts_per_hour, 3600
     ):  # fmt: skip
-        context = {"form": SignUpForm(), "seconds": settings.SIGNUP_CAPTURE_SECONDS,
+        context = {"form": SignUpForm(), "seconds": conf.signup_capture_seconds,
                    "throttled": "Too many sign-up attempts from your address. Try again in an hour."}  # fmt: skip
         return render(request, "accounts/signup.html", context, status=429)
     form = SignUpForm(request.POST or None)
@@ -55,7 +56,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         request.session.cycle_key()  # a new account gets a new session id
         request.session[PENDING] = user.pk
         return redirect("accounts:capture")
-    context = {"form": form, "seconds": settings.SIGNUP_CAPTURE_SECONDS}
+    context = {"form": form, "seconds": conf.signup_capture_seconds}
     return render(request, "accounts/signup.html", context, status=400 if form.errors else 200)
 
 
@@ -105,7 +106,7 @@ def _default_mode(user) -> str:
     if person is None:
         return "signup"
     enrolled = services.own_images(user).filter(status="enrolled").count()
-    return "signup" if enrolled < settings.SIGNUP_MIN_PHOTOS else "add"
+    return "signup" if enrolled < account_settings().signup_min_photos else "add"
 
 
 @require_GET
@@ -118,17 +119,19 @@ def capture_page(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:profile")
     mode = request.GET.get("mode") if request.user.is_authenticated else None
     mode = mode if mode in capture.MODES else _default_mode(user)
+    conf = account_settings()
     config = {
         "mode": mode,
-        "seconds": settings.SIGNUP_CAPTURE_SECONDS,
-        "intervalMs": settings.SIGNUP_FRAME_INTERVAL_MS,
-        "livenessIntervalMs": settings.LIVENESS_FRAME_INTERVAL_MS,
-        "livenessSeconds": settings.LIVENESS_TIMEOUT_S,
-        "urls": {name: reverse(f"accounts:capture_{name}")
-                 for name in ("start", "frame", "finish", "status")},  # fmt: skip
+        "seconds": conf.signup_capture_seconds,
+        "intervalMs": conf.signup_frame_interval_ms,
+        "livenessIntervalMs": conf.liveness_frame_interval_ms,
+        "livenessSeconds": conf.liveness_timeout_s,
+        "urls": {
+            name: reverse(f"accounts:capture_{name}") for name in ("start", "frame", "finish", "status")
+        },  # fmt: skip
     }
     context = {"mode": mode, "config": config, "pending": not request.user.is_authenticated,
-               "photos": settings.SIGNUP_PHOTOS, "liveness": settings.LIVENESS_REQUIRED}  # fmt: skip
+               "photos": conf.signup_photos, "liveness": conf.liveness_required}  # fmt: skip
     return render(request, "accounts/capture.html", context)
 
 
@@ -156,13 +159,14 @@ def capture_start(request: HttpRequest, user, state) -> JsonResponse:
 @capture_endpoint()
 def capture_frame(request: HttpRequest, user, state) -> JsonResponse:
     now = time.time()
-    interval_ms = settings.SIGNUP_FRAME_INTERVAL_MS if state.live else settings.LIVENESS_FRAME_INTERVAL_MS
+    conf = account_settings()
+    interval_ms = conf.signup_frame_interval_ms if state.live else conf.liveness_frame_interval_ms
     if now - state.last_frame_at < interval_ms / 2000:
         return JsonResponse({"error": "frames are coming too fast"}, status=429)
     upload = request.FILES.get("frame")
     if upload is None:
         return JsonResponse({"error": "send the frame as the multipart field `frame`"}, status=400)
-    if upload.size > settings.SIGNUP_MAX_FRAME_BYTES:
+    if upload.size > conf.signup_max_frame_bytes:
         return JsonResponse({"error": "frame too large"}, status=413)
     state.last_frame_at = now
     services.require_consent(user)  # every frame: consent withdrawn from another session stops this one
@@ -208,14 +212,15 @@ def capture_status(request: HttpRequest, user, state) -> JsonResponse:
 @require_GET
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
+    conf = account_settings()
     context = {
         "profile": selectors.profile(request.user),
         "new_token": request.session.pop(NEW_TOKEN, None),
         "consent_form": ConsentForm(),
         "upload_form": PhotoUploadForm(),
-        "consent_text": settings.CONSENT_TEXT,
-        "min_photos": settings.SIGNUP_MIN_PHOTOS,
-        "retention_days": settings.RECYCLE_BIN_RETENTION_DAYS,
+        "consent_text": conf.consent_text,
+        "min_photos": conf.signup_min_photos,
+        "retention_days": conf.recycle_bin_retention_days,
     }
     response = render(request, "accounts/profile.html", context)
     response["Cache-Control"] = "private, no-store"  # it may show a fresh API token
@@ -295,7 +300,7 @@ def erase(request: HttpRequest) -> HttpResponse:
                                   f"templates. Attendance records: {what}.")  # fmt: skip
         return redirect("accounts:profile")
     context = {"profile": selectors.profile(request.user),
-               "anonymise": settings.ATTENDANCE_ANONYMISE_ON_ERASURE}  # fmt: skip
+               "anonymise": account_settings().anonymise_on_erasure}  # fmt: skip
     return render(request, "accounts/erase.html", context)
 
 

@@ -10,7 +10,6 @@ from enum import StrEnum
 
 import cv2
 import numpy as np
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
@@ -18,6 +17,7 @@ from django.utils import timezone
 
 from accounts.roles import is_operator
 from attendance import rules
+from attendance.conf import attendance_settings
 from attendance.models import AttendanceEvent, Correction, Leave, Source, UnknownFace
 from attendance.selectors import EventQuery
 from attendance.signals import send_attendance_recorded, send_unknown_face_recorded
@@ -32,15 +32,14 @@ EVIDENCE_PAD = 0.2  # fraction of the box added on each side, so the crop shows 
 
 
 def rule_config() -> rules.RuleConfig:
+    conf = attendance_settings()
     return rules.RuleConfig(
-        cooldown_s=settings.ATTENDANCE_COOLDOWN_S,
-        checkout_gap_s=settings.ATTENDANCE_CHECKOUT_GAP_S,
-        exit_sources=frozenset(settings.ATTENDANCE_EXIT_SOURCES),
+        cooldown_s=conf.cooldown_s, checkout_gap_s=conf.checkout_gap_s, exit_sources=conf.exit_sources
     )
 
 
 def known_sources() -> set[str]:
-    return set(Source.values) | set(settings.ATTENDANCE_EXIT_SOURCES)
+    return set(Source.values) | attendance_settings().exit_sources
 
 
 def evidence_jpeg(frame_bgr: np.ndarray, box: np.ndarray, size_px: int) -> bytes | None:
@@ -95,9 +94,7 @@ def record_presence(
     day = rules.local_day(at, timezone.get_default_timezone())
     with transaction.atomic():
         person = Person.objects.select_for_update().only("pk", "display_name").get(pk=person_id)
-        earlier = [
-            _sighting(e) for e in AttendanceEvent.objects.filter(person_id=person_id, day=day, at__lte=at)
-        ]
+        earlier = [_sighting(e) for e in AttendanceEvent.objects.filter(person_id=person_id, day=day, at__lte=at)]
         kind = rules.decide_kind(at=at, source=source, earlier_today=earlier, config=rule_config())
         if kind is None:
             return None
@@ -105,7 +102,7 @@ def record_presence(
             person=person, at=at, day=day, source=source, kind=kind, score=float(score), margin=float(margin),
             emotion=(emotion or "")[:16], stream=(stream or "")[:200], device_id=device_id,
         )  # fmt: skip
-        crop = evidence_jpeg(frame_bgr, box, settings.ATTENDANCE_EVIDENCE_PX) if _keeps_evidence() else None
+        crop = evidence_jpeg(frame_bgr, box, attendance_settings().evidence_px) if _keeps_evidence() else None
         if crop is not None:
             event.evidence.save("crop.jpg", ContentFile(crop), save=False)
         try:
@@ -152,7 +149,7 @@ def record_unknown_face(
 
 
 def _keeps_evidence() -> bool:
-    return settings.EVIDENCE_RETENTION_DAYS > 0
+    return attendance_settings().keeps_evidence
 
 
 def event_payload(event: AttendanceEvent, summary: rules.DaySummary | None = None) -> dict:
@@ -245,7 +242,7 @@ def handle_biometric_erasure(person: Person, *, person_kept: bool = True) -> int
     them and delete only their face crops. A person who is deleted (not kept as a name) is always anonymised:
     rows pointing at nobody must not keep crops and emotions. Call it before the person's images and
     embeddings are purged."""
-    if settings.ATTENDANCE_ANONYMISE_ON_ERASURE or not person_kept:
+    if attendance_settings().anonymise_on_erasure or not person_kept:
         return anonymise_attendance(person)
     return erase_attendance_evidence(person)
 
@@ -260,7 +257,7 @@ def delete_evidence_file_on_commit(event: AttendanceEvent) -> None:
 
 def purge_expired_evidence(*, now: datetime | None = None) -> int:
     """Delete face crops older than EVIDENCE_RETENTION_DAYS (the events stay). Returns crops removed."""
-    days = settings.EVIDENCE_RETENTION_DAYS
+    days = attendance_settings().evidence_retention_days
     cutoff = (now or timezone.now()) - timedelta(days=max(days, 0))
     events = AttendanceEvent.objects.filter(at__lt=cutoff).exclude(evidence="")
     removed = _delete_evidence_files(events)

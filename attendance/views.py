@@ -9,7 +9,6 @@ from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_GET
 from accounts.roles import is_operator
 from accounts.services import person_for_user
 from attendance import charts, dashboard, report_exports, reports, selectors, services
+from attendance.conf import attendance_settings
 from attendance.models import Correction, Kind, Leave, Source
 from attendance.responses import PRIVATE, csv_filename, csv_response, evidence_response
 from attendance.selectors import EventQuery, InvalidQuery
@@ -96,9 +96,7 @@ def history(request: HttpRequest) -> HttpResponse:
 def export_csv(request: HttpRequest) -> HttpResponse:
     query, errors = _query(request)
     if errors:
-        return HttpResponse(
-            "; ".join(f"{k}: {v}" for k, v in errors.items()), status=400, content_type="text/plain"
-        )
+        return HttpResponse("; ".join(f"{k}: {v}" for k, v in errors.items()), status=400, content_type="text/plain")
     found = selectors.events(request.user, query).order_by("at", "pk")
     services.record_export(request.user, query, "page")
     return csv_response(selectors.csv_rows(found), csv_filename(query))
@@ -268,7 +266,7 @@ def emotions(request: HttpRequest) -> HttpResponse:
     """The share of each emotion over a day, per live session or source, with what the model can and cannot
     tell. Operators; a member (their own faces only) when ATTENDANCE_EMOTIONS_FOR_MEMBERS is on."""
     operator = is_operator(request.user)
-    if not operator and not settings.ATTENDANCE_EMOTIONS_FOR_MEMBERS:
+    if not operator and not attendance_settings().emotions_for_members:
         raise Http404("the emotion chart is for operators")
     raw = request.GET.get("day", "")
     try:
@@ -282,5 +280,5 @@ def emotions(request: HttpRequest) -> HttpResponse:
     charted = [(s, mark_safe(charts.emotion_shares_svg(s.buckets, title=f"emotions, {s.key}"))) for s in series]  # noqa: S308
     return render(request, "attendance/emotions.html", {
         "day": day, "charted": charted, "operator": operator,
-        "uncertain_below": settings.EMOTION_UNCERTAIN_BELOW,
+        "uncertain_below": attendance_settings().emotion_uncertain_below,
     })  # fmt: skip

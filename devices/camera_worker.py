@@ -23,6 +23,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from devices import services
+from devices.conf import device_settings
 from devices.frame_source import FrameSource, NoFrameYet, StreamLost
 from devices.models import Device, Status
 
@@ -42,12 +43,10 @@ class WorkerOptions:
 
     @classmethod
     def from_settings(cls, **overrides) -> WorkerOptions:
-        from django.conf import settings
-
+        conf = device_settings()
         values = {
-            "lease_s": settings.CAMERA_LEASE_S, "max_cameras": settings.CAMERA_WORKER_MAX,
-            "max_fps": settings.CAMERA_MAX_FPS, "reconnect_max_s": settings.CAMERA_RECONNECT_MAX_S,
-            "read_timeout_s": settings.CAMERA_READ_TIMEOUT_S,
+            "lease_s": conf.camera_lease_s, "max_cameras": conf.camera_worker_max, "max_fps": conf.camera_max_fps,
+            "reconnect_max_s": conf.camera_reconnect_max_s, "read_timeout_s": conf.camera_read_timeout_s,
         }  # fmt: skip
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -200,8 +199,10 @@ class CameraWorker:
         for device in services.claim_cameras(self.worker_id, lease_s=self.options.lease_s,
                                              limit=self.options.max_cameras):  # fmt: skip
             current = self.readers.get(device.pk)
-            if current is not None and (current.url, current.source) != (services.reader_url(device),
-                                                                           device.attendance_source):
+            if current is not None and (current.url, current.source) != (
+                services.reader_url(device),
+                device.attendance_source,
+            ):
                 log.info("camera %s: stream URL or direction changed; reopening", device.pk)
                 current.stopping.set()  # the next round starts a reader with the new settings
                 del self.readers[device.pk]

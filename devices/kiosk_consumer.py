@@ -16,8 +16,8 @@ import zoneinfo
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from django.conf import settings
 
+from devices.conf import device_settings
 from recognition.consumers import LiveConsumer
 
 log = logging.getLogger("devices")
@@ -29,7 +29,7 @@ class KioskConsumer(LiveConsumer):
     async def connect(self) -> None:
         from devices.services import kiosk_for_credential
 
-        credential = self.scope.get("cookies", {}).get(settings.KIOSK_COOKIE)
+        credential = self.scope.get("cookies", {}).get(device_settings().kiosk_cookie)
         device = await database_sync_to_async(kiosk_for_credential)(credential)
         if device is None:
             await self.accept()

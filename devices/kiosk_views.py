@@ -3,12 +3,12 @@ it from the link); paired, it runs full-screen on the device credential in its c
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from devices import services
+from devices.conf import device_settings
 from facesite import ratelimit
 from facesite.auth_backends import client_ip
 
@@ -17,7 +17,7 @@ TEN_YEARS_S = 10 * 365 * 24 * 3600  # the credential lasts until revoked; the co
 
 @require_http_methods(["GET"])
 def kiosk_page(request: HttpRequest) -> HttpResponse:
-    device = services.kiosk_for_credential(request.COOKIES.get(settings.KIOSK_COOKIE))
+    device = services.kiosk_for_credential(request.COOKIES.get(device_settings().kiosk_cookie))
     if device is None:
         return render(request, "devices/pair.html", {"code": request.GET.get("code", "")})
     return render(request, "devices/kiosk.html", {"device": device})
@@ -26,7 +26,7 @@ def kiosk_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["POST"])
 def kiosk_pair(request: HttpRequest) -> HttpResponse:
     # Codes are ~40 bits and live 15 minutes; a per-address limit keeps guessing hopeless.
-    if not ratelimit.allow(f"kiosk-pair:{client_ip(request)}", settings.KIOSK_PAIR_ATTEMPTS_PER_HOUR, 3600):
+    if not ratelimit.allow(f"kiosk-pair:{client_ip(request)}", device_settings().kiosk_pair_attempts_per_hour, 3600):
         context = {"error": "Too many pairing attempts from this address; try again in an hour."}
         return render(request, "devices/pair.html", context, status=429)
     paired = services.pair(request.POST.get("code", ""))
@@ -36,6 +36,6 @@ def kiosk_pair(request: HttpRequest) -> HttpResponse:
         return render(request, "devices/pair.html", context, status=400)
     _, credential = paired
     response = redirect("kiosk")
-    response.set_cookie(settings.KIOSK_COOKIE, credential, max_age=TEN_YEARS_S, httponly=True, samesite="Lax",
+    response.set_cookie(device_settings().kiosk_cookie, credential, max_age=TEN_YEARS_S, httponly=True, samesite="Lax",
                         secure=request.is_secure())  # fmt: skip
     return response

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, Q, Value
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from devices import secrets
+from devices.conf import device_settings
 from devices.models import Device, Kind, Status
 from devices.signals import device_status_changed
 
@@ -27,7 +27,7 @@ def start_pairing(device: Device) -> str:
         raise ValueError("only kiosks pair; a camera is read by the camera worker")
     code = secrets.new_pairing_code()
     device.pairing_code_hash = secrets.hash_token(code)
-    device.pairing_expires_at = timezone.now() + timedelta(seconds=settings.DEVICE_PAIRING_TTL_S)
+    device.pairing_expires_at = timezone.now() + timedelta(seconds=device_settings().pairing_ttl_s)
     device.save(update_fields=["pairing_code_hash", "pairing_expires_at"])
     return code
 
@@ -41,8 +41,12 @@ def pair(code: str) -> tuple[Device, str] | None:
     with transaction.atomic():
         device = (
             Device.objects.select_for_update()
-            .filter(pairing_code_hash=secrets.hash_token(code), pairing_expires_at__gt=timezone.now(),
-                    kind=Kind.KIOSK, enabled=True)  # fmt: skip
+            .filter(
+                pairing_code_hash=secrets.hash_token(code),
+                pairing_expires_at__gt=timezone.now(),
+                kind=Kind.KIOSK,
+                enabled=True,
+            )  # fmt: skip
             .first()
         )
         if device is None:
@@ -171,5 +175,3 @@ def _announce(device_id: int, previous: str, status: str) -> None:
                                                               status=status):  # fmt: skip
         if isinstance(result, Exception):
             log.error("device_status_changed receiver %r failed: %s", receiver, result)
-
-

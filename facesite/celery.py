@@ -6,7 +6,7 @@ import sys
 from celery import Celery
 from celery.signals import worker_init
 
-# The one place outside settings.py that touches the environment: Celery's CLI needs to know the settings module.
+# The one place outside facesite/settings that touches the environment: Celery's CLI needs the settings module.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facesite.settings")
 
 app = Celery("facesite")

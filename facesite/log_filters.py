@@ -1,4 +1,4 @@
-"""Logging filters named in facesite/settings.py LOGGING."""
+"""Logging filters named in facesite/settings/logs.py LOGGING."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The integrations' settings in one place, with their defaults beside them (facesite/settings.py reads the
-environment; this module only gathers what integrations uses, read on every call so tests can override)."""
+"""The integrations' settings in one place, with their defaults beside them (facesite/settings/integrations.py
+reads the environment; this module only gathers what integrations uses, read on every call so tests can override)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The README stays true: it opens with the two commands, and documents every setting settings.py reads."""
+"""The README stays true: it opens with the two commands, and documents every setting facesite/settings reads."""
 
 from tests.foundation.test_compose import REPO, settings_variables
 
@@ -12,4 +12,4 @@ def test_readme_opens_with_make_run_and_make_test() -> None:
 
 def test_every_environment_variable_is_documented() -> None:
     missing = sorted(name for name in settings_variables() if f"`{name}`" not in README)
-    assert not missing, f"settings.py reads variables the README does not document: {missing}"
+    assert not missing, f"facesite/settings reads variables the README does not document: {missing}"

@@ -1,8 +1,8 @@
 """Create the first admin account when there is none (run by `make run`); prints generated credentials once."""
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from accounts.conf import account_settings
 from accounts.services import ensure_first_admin
 
 
@@ -10,7 +10,8 @@ class Command(BaseCommand):
     help = "Create the first superuser from ADMIN_USERNAME/ADMIN_PASSWORD (or a generated password) if none exists."
 
     def handle(self, *args, **options) -> None:
-        created = ensure_first_admin(settings.ADMIN_USERNAME, settings.ADMIN_EMAIL, settings.ADMIN_PASSWORD)
+        conf = account_settings()
+        created = ensure_first_admin(conf.admin_username, conf.admin_email, conf.admin_password)
         if created is None:
             return
         if created.password is None:

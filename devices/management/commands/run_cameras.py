@@ -7,10 +7,10 @@ import signal
 import threading
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from devices.camera_worker import CameraWorker, WorkerOptions
+from devices.conf import device_settings
 from recognition import inference
 
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, worker_id: str | None, lease: float | None, max_cameras: int | None,
                max_fps: float | None, heartbeat: Path | None, **options) -> None:  # fmt: skip
-        inference.use_intra_op_threads(settings.CAMERA_ORT_INTRA_OP_THREADS)
+        inference.use_intra_op_threads(device_settings().camera_ort_intra_op_threads)
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
