@@ -25,7 +25,7 @@ from accounts.conf import account_settings
 from accounts.forms import ConsentForm, PhotoUploadForm, SignUpForm
 from facesite import ratelimit
 from facesite.auth_backends import client_ip
-from recognition.image_responses import face_image_response
+from recognition.enrollment.image_responses import face_image_response
 from recognition.services.enrollment import upload_limits
 from recognition.uploads import UploadRejected, read_files
 

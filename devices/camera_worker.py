@@ -90,7 +90,7 @@ class CameraReader(threading.Thread):
             connection.close()
 
     def _run(self) -> None:
-        from recognition.live import LiveStream
+        from recognition.live.streams import LiveStream
 
         live = LiveStream(source=self.source, stream_id=self.stream_id, device_id=self.device_id)
         backoff = 1.0

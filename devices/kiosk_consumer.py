@@ -1,4 +1,4 @@
-"""The kiosk's websocket: the live protocol (recognition/consumers.py), authenticated as a paired kiosk.
+"""The kiosk's websocket: the live protocol (recognition/live/consumers.py), authenticated as a paired kiosk.
 
 The kiosk's credential (its cookie) is checked on connect and again every CHECK_EVERY_S, so a revoked or
 disabled kiosk stops within seconds (closed with 4401). Confirmed people are recorded at the kiosk (its
@@ -18,7 +18,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
 from devices.conf import device_settings
-from recognition.consumers import LiveConsumer
+from recognition.live.consumers import LiveConsumer
 
 log = logging.getLogger("devices")
 
@@ -68,7 +68,7 @@ class KioskConsumer(LiveConsumer):
         from devices.kiosk_liveness import LivenessGate
         from devices.services import kiosk_for_credential
         from recognition.engine.imageio import InvalidImage
-        from recognition.live import LiveStream, analyse_frame, decode_frame
+        from recognition.live.streams import LiveStream, analyse_frame, decode_frame
 
         close_old_connections()
         if time.monotonic() - self.checked_at > CHECK_EVERY_S:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recognition import liveness
-from recognition.live import LiveStream, Sighting
+from recognition.live.streams import LiveStream, Sighting
 
 RETRY_AFTER_S = 2.0  # after a failed challenge, before the next one starts (the "try again" stays on screen)
 

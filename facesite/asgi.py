@@ -18,7 +18,7 @@ from django.conf import settings  # noqa: E402
 from facesite.routing import websocket_urlpatterns  # noqa: E402
 from recognition.engine.model_store import ModelCorrupt, ModelMissing  # noqa: E402
 from recognition.inference import verify_active_models  # noqa: E402
-from recognition.live_worker import LiveInferenceConsumer  # noqa: E402
+from recognition.live.worker import LiveInferenceConsumer  # noqa: E402
 
 
 def leave_form_bodies_to_django() -> None:

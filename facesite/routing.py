@@ -5,7 +5,7 @@ from django.urls import path
 from attendance.consumers import AttendanceConsumer
 from devices.kiosk_consumer import KioskConsumer
 from facesite.consumers import HealthConsumer
-from recognition.consumers import LiveConsumer
+from recognition.live.consumers import LiveConsumer
 
 websocket_urlpatterns = [
     path("ws/health/", HealthConsumer.as_asgi()),

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from facesite import views
-from recognition import live_views
+from recognition.live import views as live_views
 
 urlpatterns = [
     path("", views.home, name="home"),

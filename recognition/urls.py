@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from recognition import calibration_views, views
+from recognition.calibration import views as calibration_views
+from recognition.enrollment import views
 
 app_name = "recognition"
 

@@ -15,7 +15,7 @@ from devices import kiosk_liveness, services
 from devices.kiosk_liveness import LivenessGate
 from devices.models import Device, Kind, Location
 from recognition.domain.liveness import ChallengeStep
-from recognition.live import LiveStream, Sighting
+from recognition.live.streams import LiveStream, Sighting
 from recognition.services.enrollment import create_person
 from tests.live.test_live_socket import enroll_cast, jpeg_message
 

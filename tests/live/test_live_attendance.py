@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from attendance.models import AttendanceEvent, UnknownFace
-from recognition.live import LiveStream
+from recognition.live.streams import LiveStream
 from tests.live.conftest import HAMILTON, turns_video
 from tests.live.test_live_socket import enroll_cast
 

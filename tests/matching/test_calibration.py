@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from recognition.calibration_chart import histogram_svg
+from recognition.calibration.chart import histogram_svg
 from recognition.domain.calibration import (
     calibrate_arrays,
     equal_error,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recognition.live import GalleryMatcher
+from recognition.live.streams import GalleryMatcher
 from recognition.models import FaceEmbedding, Person
 from tests.matching.test_gallery_search import ARC, add_image, near, unit
 from tests.support.users import api_client, make_user

@@ -131,7 +131,7 @@ def not_an_image() -> SimpleUploadedFile:
 
 
 MEMBERS_ONLY = (LOGIN, 200, 200, 200, 200)
-STAFF_PAGE = (LOGIN, 403, 403, 403, 200)  # recognition.views.staff_required
+STAFF_PAGE = (LOGIN, 403, 403, 403, 200)  # recognition.enrollment.views.staff_required
 API_MEMBERS = (401, 200, 200, 200, 200)
 API_STAFF = (401, 403, 403, 403, 200)
 API_STAFF_WRITE = (401, 403, 403, 403)

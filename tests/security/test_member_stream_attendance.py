@@ -10,7 +10,7 @@ import cv2
 import pytest
 
 from attendance.models import AttendanceEvent
-from recognition.live import open_stream
+from recognition.live.streams import open_stream
 from recognition.models import Person, Source
 from recognition.services.enrollment import enroll_images, start_enrollment
 from recognition.uploads import UploadItem

@@ -52,7 +52,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, video: Path | None, camera: int | None, out: Path | None, jsonl: Path | None,
                attendance: str | None, max_frames: int, no_emotion: bool, **options) -> None:  # fmt: skip
-        from recognition.live import LiveStream
+        from recognition.live.streams import LiveStream
 
         if video is not None and not video.is_file():
             raise CommandError(f"no such video file: {video}")

@@ -112,7 +112,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     def _analyse_here(self, jpeg: bytes) -> dict:
         from django.db import close_old_connections
 
-        from recognition.live import analyse_jpeg, open_stream
+        from recognition.live.streams import analyse_jpeg, open_stream
 
         close_old_connections()
         if self.stream is None:

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
-from recognition.calibration_chart import stored_histogram_svg
+from recognition.calibration.chart import stored_histogram_svg
 from recognition.engine.model_store import PACKS
 from recognition.inference import active_pack
 from recognition.models import CalibrationRun
@@ -65,7 +65,7 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
         "tar_rows": [(far, None if tar is None else 100 * tar) for far, tar in figures.get("tar_at_far", {}).items()],
         "eer_percent": None if figures.get("eer") is None else 100 * figures["eer"],
         "stranger_percent": 100 * figures.get("stranger_accept_rate", 0.0),
-        "chart": mark_safe(  # built from numbers only (recognition.calibration_chart)
+        "chart": mark_safe(  # built from numbers only (recognition.calibration.chart)
             stored_histogram_svg(run.histogram, current=run.current_threshold, proposed=run.proposed_threshold)
         )
         if done and run.enough

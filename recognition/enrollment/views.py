@@ -18,8 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from recognition.forms import DatasetUploadForm
-from recognition.image_responses import PRIVATE, face_image_response
+from recognition.enrollment.forms import DatasetUploadForm
+from recognition.enrollment.image_responses import PRIVATE, face_image_response
 from recognition.models import Enrollment, FaceImage
 from recognition.selectors import batch_conflicts, batch_progress
 from recognition.services.enrollment import start_enrollment, upload_limits

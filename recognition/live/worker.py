@@ -24,7 +24,7 @@ class LiveInferenceConsumer(SyncConsumer):
     def live_frame(self, event: dict) -> None:
         from django.db import close_old_connections
 
-        from recognition.live import analyse_jpeg, open_stream
+        from recognition.live.streams import analyse_jpeg, open_stream
 
         close_old_connections()
         self._forget_idle()

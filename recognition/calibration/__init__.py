@@ -1,0 +1,1 @@
+"""The calibration page (views) and its histogram chart, drawn as SVG from stored numbers (chart)."""
