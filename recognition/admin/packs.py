@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 
 from recognition import selectors
 from recognition.admin.display import AdminMedia, face_thumb
-from recognition.models import FaceEmbedding, PackSettings
 from recognition.domain.pack import pack_model_name
+from recognition.models import FaceEmbedding, PackSettings
 from recognition.services.match_policy import PolicyChange, set_match_policy
 
 
