@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass
 from functools import cache
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
+from recognition.conf import recognition_settings
 from recognition.engine.model_store import PACKS, ModelStore
 from recognition.engine.runtime import RuntimeOptions, SessionFactory
 
@@ -42,7 +42,7 @@ def active_pack_name(*, from_database: bool = True) -> str:
     """The pack the gallery searches: the active PackSettings row (switched by a finished re-embedding), else
     FACE_MODEL_PACK. Read at most every few seconds per process."""
     if not from_database:
-        return settings.FACE_MODEL_PACK
+        return recognition_settings().face_model_pack
     now = time.monotonic()
     if _active_cache["name"] is None or now - _active_cache["at"] > ACTIVE_PACK_CACHE_S:
         from recognition.models import PackSettings
@@ -51,7 +51,7 @@ def active_pack_name(*, from_database: bool = True) -> str:
             name = PackSettings.objects.filter(is_active=True).values_list("pack", flat=True).first()
         except DatabaseError:
             name = None  # before migrations, or the database is down: the configured pack
-        _active_cache.update(name=name or settings.FACE_MODEL_PACK, at=now)
+        _active_cache.update(name=name or recognition_settings().face_model_pack, at=now)
     return _active_cache["name"]
 
 
@@ -77,7 +77,7 @@ def active_pack(*, from_database: bool = True) -> PackInfo:
 
 @cache
 def model_store() -> ModelStore:
-    return ModelStore(settings.MODELS_DIR)
+    return ModelStore(recognition_settings().models_dir)
 
 
 _analyzer_lock = threading.Lock()
@@ -87,10 +87,11 @@ _intra_op_threads: int | None = None  # this process's role overrides ORT_INTRA_
 
 @cache
 def session_factory() -> SessionFactory:
-    threads = settings.ORT_INTRA_OP_THREADS if _intra_op_threads is None else _intra_op_threads
+    conf = recognition_settings()
+    threads = conf.ort_intra_op_threads if _intra_op_threads is None else _intra_op_threads
     return SessionFactory(
         RuntimeOptions(
-            device=settings.INFERENCE_DEVICE, intra_op_threads=threads, allow_spinning=settings.ORT_ALLOW_SPINNING
+            device=conf.inference_device, intra_op_threads=threads, allow_spinning=conf.ort_allow_spinning
         )
     )
 
@@ -124,7 +125,7 @@ def face_analyzer(pack: str | None = None, *, video: bool = False):
         if (name, video) not in _analyzers:
             photo = FaceAnalyzer.from_pack(
                 name, model_store(), session_factory(), tight_crops="auto",
-                emotion_options={"uncertain_below": settings.EMOTION_UNCERTAIN_BELOW},
+                emotion_options={"uncertain_below": recognition_settings().emotion_uncertain_below},
             )
             _analyzers[(name, False)] = photo
             _analyzers[(name, True)] = FaceAnalyzer(photo.detector, photo.embedder, photo.emotion, tight_crops="small")
@@ -138,7 +139,7 @@ def verify_active_models() -> list[str]:
     `python manage.py fetch_models`). Returns the models checked. ModelStore caches by size and mtime."""
     from django.db import connection
 
-    packs = [settings.FACE_MODEL_PACK]
+    packs = [recognition_settings().face_model_pack]
     try:
         packs.append(active_pack_name())  # a finished re-embedding may have switched the gallery's pack
         connection.close()  # opened at start-up, before a server forks or starts its threads

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from django.conf import settings
 
+from recognition.conf import recognition_settings
 from recognition.domain.liveness import (
     ChallengeStep,
     LivenessChecker,
@@ -36,11 +36,11 @@ from recognition.domain.liveness import (
 
 def policy() -> LivenessPolicy:
     """The checker's thresholds with the settings' time limit."""
-    return LivenessPolicy(timeout_s=float(settings.LIVENESS_TIMEOUT_S))
+    return LivenessPolicy(timeout_s=float(recognition_settings().liveness_timeout_s))
 
 
 def new_challenge(length: int | None = None) -> tuple[ChallengeStep, ...]:
-    return random_challenge(length or settings.LIVENESS_STEPS)
+    return random_challenge(length or recognition_settings().liveness_steps)
 
 
 def instruction(step: ChallengeStep | None) -> str:

@@ -6,13 +6,13 @@ import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import Cast
 from pgvector import Vector
 from pgvector.django import CosineDistance, VectorField
 
+from recognition.conf import recognition_settings
 from recognition.domain.matching import Hit
 from recognition.domain.pack import EMBEDDING_DIMENSIONS, ModelVersionMismatch, current_model_version
 from recognition.models import Enrollment, FaceEmbedding, FaceImage, IdentityConflict
@@ -172,9 +172,9 @@ def _gallery_search_sql(model_name: str, awaiting: bool = False) -> tuple[str, l
 
 def _index_settings(limit: int) -> list[str]:
     """Filters (recycle bin, image status) are applied after the index scan; an iterative scan keeps reading
-    the index until `limit` rows pass them (pgvector >= 0.8). ef_search (settings.GALLERY_EF_SEARCH, at least
+    the index until `limit` rows pass them (pgvector >= 0.8). ef_search (GALLERY_EF_SEARCH, at least
     `limit`) sets how widely the graph is walked: recall against time."""
-    settings = [f"SET LOCAL hnsw.ef_search = {max(int(django_settings.GALLERY_EF_SEARCH), int(limit))}"]
+    settings = [f"SET LOCAL hnsw.ef_search = {max(recognition_settings().gallery_ef_search, int(limit))}"]
     if _pgvector_version() >= (0, 8):
         settings.append("SET LOCAL hnsw.iterative_scan = relaxed_order")
     return settings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 from celery.signals import worker_ready
-from django.conf import settings
 
+from recognition.conf import recognition_settings
 from recognition.inference import face_analyzer
 from recognition.services import calibration, enrollment, lifecycle, reembed
 
@@ -36,11 +36,11 @@ def resume_after_restart(**_kwargs) -> None:
 @shared_task(name="recognition.tasks.resume_enrollments")
 def resume_enrollments() -> int:
     """Queue images left pending (e.g. uploaded while the queue was down); run by Celery beat."""
-    return enrollment.resume_unfinished_enrollments(older_than_s=settings.ENROLL_RESUME_INTERVAL_S)
+    return enrollment.resume_unfinished_enrollments(older_than_s=recognition_settings().enroll_resume_interval_s)
 
 
 # --- retention (run by Celery beat: CELERY_BEAT_SCHEDULE in settings) -------------------------------------
 @shared_task(name="recognition.tasks.purge_recycle_bin")
 def purge_recycle_bin() -> int:
     """Purge images that have been in the recycle bin longer than RECYCLE_BIN_RETENTION_DAYS."""
-    return lifecycle.purge_expired(settings.RECYCLE_BIN_RETENTION_DAYS)
+    return lifecycle.purge_expired(recognition_settings().recycle_bin_retention_days)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 import numpy as np
-from django.conf import settings
 
 from recognition.api.errors import InvalidImageError, PayloadTooLarge, UnsupportedImageType
 from recognition.api.parsers import max_image_bytes
+from recognition.conf import recognition_settings
 from recognition.engine.imageio import ImageTooLarge, InvalidImage, decode_image, image_format
 from recognition.services.enrollment import EXTENSIONS
 from recognition.uploads import IMAGE_SUFFIXES
@@ -46,7 +46,7 @@ def read_image(upload, field: str = "image") -> np.ndarray:
     if found_format is not None and found_format not in EXTENSIONS:
         raise UnsupportedImageType(f"{field} is a {found_format} image; send JPEG, PNG, BMP, WEBP, TIFF or GIF.")
     try:
-        return decode_image(data, max_pixels=settings.API_MAX_IMAGE_PIXELS)
+        return decode_image(data, max_pixels=recognition_settings().api_max_image_pixels)
     except ImageTooLarge as exc:
         raise PayloadTooLarge(f"{field} is too large: {exc}") from None
     except InvalidImage as exc:

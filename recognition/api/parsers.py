@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.parsers import BaseParser, DataAndFiles, FormParser, MultiPartParser
 
 from recognition.api.errors import PayloadTooLarge
+from recognition.conf import recognition_settings
 
 
 def max_image_bytes() -> int:
-    return settings.API_MAX_IMAGE_BYTES
+    return recognition_settings().api_max_image_bytes
 
 
 class RawImageParser(BaseParser):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import zipfile
 from itertools import chain
 
-from django.conf import settings
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -27,6 +26,7 @@ from recognition.api.filters import PersonFilter
 from recognition.api.images import check_size, read_image
 from recognition.api.parsers import IMAGE_PARSERS, max_image_bytes
 from recognition.api.permissions import IsOperator, IsStaff, IsStaffOrReadOnly
+from recognition.conf import recognition_settings
 from recognition.domain.pack import ModelVersionMismatch
 from recognition.models import Enrollment, FaceImage, Person, Source
 from recognition.services import enrollment, lifecycle, matching
@@ -208,7 +208,7 @@ class PersonViewSet(viewsets.ModelViewSet):
         if request.method == "GET":
             page = self.paginate_queryset(_enrollment_batches(person))
             return self.get_paginated_response(_progress(page, many=True))
-        refuse_oversized(request, settings.ENROLL_MAX_TOTAL_BYTES)
+        refuse_oversized(request, recognition_settings().enroll_max_total_bytes)
         files = request.FILES.getlist("files") or request.FILES.getlist("file")
         if not files:
             raise ValidationError({"files": ["Send one or more images or .zip files in the `files` field."]})

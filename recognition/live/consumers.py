@@ -22,7 +22,8 @@ import zlib
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
+
+from recognition.conf import recognition_settings
 
 log = logging.getLogger("recognition.live")
 
@@ -51,7 +52,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         worker = getattr(self, "worker", None)
         if worker is not None and not worker.done():
             worker.cancel()
-        if settings.LIVE_INFERENCE_CHANNELS and hasattr(self, "stream_id"):
+        if recognition_settings().live_inference_channels and hasattr(self, "stream_id"):
             await self.channel_layer.send(self._worker_channel(), {"type": "live.close", "stream_id": self.stream_id})
         self.stream = None  # the LiveSession and its tracks are freed with the connection
         self.waiting = None
@@ -68,14 +69,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=json.dumps({"type": "pong", "t": message.get("t")}))
             return
         data = bytes_data or b""
-        if len(data) > settings.LIVE_MAX_MESSAGE_BYTES:
-            await self.close(code=4413, reason=f"frame larger than {settings.LIVE_MAX_MESSAGE_BYTES} bytes")
+        limit = recognition_settings().live_max_message_bytes
+        if len(data) > limit:
+            await self.close(code=4413, reason=f"frame larger than {limit} bytes")
             return
         if len(data) < 4 + len(JPEG_MAGIC) or data[4 : 4 + len(JPEG_MAGIC)] != JPEG_MAGIC:
             await self.close(code=4415, reason="a frame must be a 4-byte id followed by a JPEG")
             return
         if not self._within_rate():
-            await self.close(code=4429, reason=f"more than {settings.LIVE_MAX_FPS} frames per second")
+            await self.close(code=4429, reason=f"more than {recognition_settings().live_max_fps} frames per second")
             return
         (frame_id,) = struct.unpack(">I", data[:4])
         if self.waiting is not None:
@@ -89,7 +91,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if now - self.window_start >= 1.0:
             self.window_start, self.window_frames = now, 0
         self.window_frames += 1
-        return self.window_frames <= settings.LIVE_MAX_FPS
+        return self.window_frames <= recognition_settings().live_max_fps
 
     async def _drain(self) -> None:
         """Process the newest waiting frame until none is waiting."""
@@ -97,7 +99,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             frame_id, jpeg = self.waiting
             self.waiting = None
             started = time.perf_counter()
-            if settings.LIVE_INFERENCE_CHANNELS:
+            if recognition_settings().live_inference_channels:
                 result = await self._analyse_in_worker(frame_id, jpeg)
             else:
                 result = await sync_to_async(self._analyse_here, thread_sensitive=False)(jpeg)
@@ -122,7 +124,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # --- inference in Channels workers (`manage.py runworker <channel>`), e.g. on GPU machines ----------------
     def _worker_channel(self) -> str:
         """Each stream sticks to one worker channel, so its tracker lives in one process."""
-        channels = settings.LIVE_INFERENCE_CHANNELS
+        channels = recognition_settings().live_inference_channels
         return channels[zlib.crc32(self.stream_id.encode()) % len(channels)]
 
     async def _analyse_in_worker(self, frame_id: int, jpeg: bytes) -> dict:
@@ -132,7 +134,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             "frame_id": frame_id, "jpeg": jpeg, "operator": self.operator, "own_person": self.own_person,
         })  # fmt: skip
         try:
-            return await asyncio.wait_for(self.reply, settings.LIVE_WORKER_TIMEOUT_S)
+            return await asyncio.wait_for(self.reply, recognition_settings().live_worker_timeout_s)
         except TimeoutError:
             return {"error": "no recognition worker answered; try again later", "code": 4503}
 

@@ -14,6 +14,7 @@ from datetime import datetime
 import numpy as np
 from django.utils import timezone
 
+from recognition.conf import recognition_settings
 from recognition.domain.pack import ModelVersionMismatch
 from recognition.engine.live import LiveOptions, LiveSession, Match, Matcher, TrackResult
 from recognition.engine.types import Detection
@@ -74,12 +75,11 @@ class OwnFaceOnly:
 
 
 def live_options() -> LiveOptions:
-    from django.conf import settings
 
     return LiveOptions(
-        detect_every=settings.LIVE_DETECT_EVERY,
-        recognize_every=settings.LIVE_RECOGNIZE_EVERY,
-        defer_recognition=settings.LIVE_DEFER_RECOGNITION,
+        detect_every=recognition_settings().live_detect_every,
+        recognize_every=recognition_settings().live_recognize_every,
+        defer_recognition=recognition_settings().live_defer_recognition,
     )
 
 
@@ -174,9 +174,8 @@ class LiveStream:
 
     def _watch_strangers(self, tracks: list[TrackResult]) -> None:
         """Tell listeners of faces the gallery keeps answering "unknown" for, once per threshold crossed."""
-        from django.conf import settings
 
-        thresholds = sorted({settings.UNKNOWN_FACE_MIN_S, settings.UNKNOWN_FACE_ALERT_S})
+        thresholds = sorted({recognition_settings().unknown_face_min_s, recognition_settings().unknown_face_alert_s})
         now = time.monotonic()
         names = {t.track_id: t.name for t in tracks}
         for track_id in list(self.strangers):
@@ -202,22 +201,21 @@ def open_stream(*, stream_id: str, operator: bool, own_person: int | None) -> Li
 
     On a member's page only the member is named (OwnFaceOnly). A member's camera can be anywhere, so their page
     records no attendance unless LIVE_MEMBER_ATTENDANCE allows it."""
-    from django.conf import settings
 
     if operator:
         return LiveStream(source="kiosk", stream_id=stream_id)
-    source = "page" if settings.LIVE_MEMBER_ATTENDANCE else None  # None: seen on the page, nothing recorded
+    # None: seen on the page, nothing recorded
+    source = "page" if recognition_settings().live_member_attendance else None
     return LiveStream(source=source, stream_id=stream_id, only_person=own_person or 0)
 
 
 def decode_frame(jpeg: bytes) -> np.ndarray:
     """A live frame's pixels (BGR); raises recognition.engine.imageio.InvalidImage for bytes that do not decode
     or a frame over LIVE_MAX_FRAME_PIXELS."""
-    from django.conf import settings
 
     from recognition.engine.imageio import decode_image
 
-    return decode_image(jpeg, max_pixels=settings.LIVE_MAX_FRAME_PIXELS)
+    return decode_image(jpeg, max_pixels=recognition_settings().live_max_frame_pixels)
 
 
 def analyse_jpeg(stream: LiveStream, jpeg: bytes) -> dict:

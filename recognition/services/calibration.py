@@ -13,11 +13,11 @@ import logging
 
 import numpy as np
 from celery import current_app
-from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import transaction
 from django.utils import timezone
 
+from recognition.conf import recognition_settings
 from recognition.domain.calibration import (
     DEFAULT_TARGET_FAR,
     MAX_PROBES,
@@ -75,7 +75,7 @@ def calibrate(
     """Calibrate a pack (the active one by default) on a sample of its searchable gallery."""
     pack = pack or active_pack().name
     model_name = pack_model_name(pack)
-    vectors, person_ids, _ = gallery_sample(model_name, sample or settings.CALIBRATION_SAMPLE)
+    vectors, person_ids, _ = gallery_sample(model_name, sample or recognition_settings().calibration_sample)
     policy = pack_policy(pack)
     return calibrate_arrays(
         vectors,
@@ -120,7 +120,7 @@ def run_calibration(run_id: int) -> CalibrationRun:
         return run
     try:
         model_name = pack_model_name(run.pack)
-        vectors, person_ids, run.gallery_size = gallery_sample(model_name, settings.CALIBRATION_SAMPLE)
+        vectors, person_ids, run.gallery_size = gallery_sample(model_name, recognition_settings().calibration_sample)
         policy = pack_policy(run.pack)
         result = calibrate_arrays(
             vectors, person_ids, pooling(policy), current_threshold=policy.threshold, target_far=run.target_far,

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.conf import settings
-
+from recognition.conf import recognition_settings
 from recognition.domain.quality import QualityGate
 from recognition.models import Source
 from recognition.services import processing
@@ -27,10 +26,10 @@ from recognition.services.queueing import queue_images, reprocess_images, resume
 def quality_gate() -> QualityGate:
     """The quality gate with this deployment's settings (ENROLL_MIN_FACE_PX, ..., ENROLL_MULTIPLE_FACES)."""
     return QualityGate(
-        min_face_px=settings.ENROLL_MIN_FACE_PX,
-        min_sharpness=settings.ENROLL_MIN_SHARPNESS,
-        max_yaw=settings.ENROLL_MAX_YAW,
-        multiple_faces=settings.ENROLL_MULTIPLE_FACES,
+        min_face_px=recognition_settings().enroll_min_face_px,
+        min_sharpness=recognition_settings().enroll_min_sharpness,
+        max_yaw=recognition_settings().enroll_max_yaw,
+        multiple_faces=recognition_settings().enroll_multiple_faces,
     )
 
 

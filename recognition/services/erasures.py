@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from recognition.conf import recognition_settings
 from recognition.models import ErasedPerson
 
 log = logging.getLogger("recognition.erasures")
@@ -51,7 +51,7 @@ def record_erasure(person_id: int, *, person_kept: bool) -> Tombstone:
 
 
 def ledger_path() -> Path:
-    return Path(settings.ERASURE_LEDGER)
+    return Path(recognition_settings().erasure_ledger)
 
 
 def append_to_ledger(tombstones: list[Tombstone], path: Path | None = None) -> None:

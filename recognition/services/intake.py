@@ -8,13 +8,13 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record
+from recognition.conf import recognition_settings
 from recognition.engine.imageio import image_format
 from recognition.models import Enrollment, FaceImage, Person
 from recognition.refusals import Refusal, batch_error
@@ -32,9 +32,9 @@ EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "BMP": "bmp", "WEBP": "webp", "TIFF":
 
 def upload_limits() -> UploadLimits:
     return UploadLimits(
-        max_files=settings.ENROLL_MAX_FILES,
-        max_file_bytes=settings.ENROLL_MAX_FILE_BYTES,
-        max_total_bytes=settings.ENROLL_MAX_TOTAL_BYTES,
+        max_files=recognition_settings().enroll_max_files,
+        max_file_bytes=recognition_settings().enroll_max_file_bytes,
+        max_total_bytes=recognition_settings().enroll_max_total_bytes,
     )
 
 

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from recognition.conf import recognition_settings
 from recognition.domain.pack import ModelVersionMismatch
 from recognition.domain.quality import Rejection
 from recognition.engine.imageio import InvalidImage, decode_image
@@ -46,7 +46,7 @@ class FaceChooser(Protocol):
 def claim_image(image_id: int, *, lease_s: float | None = None) -> uuid.UUID | None:
     """Claim a pending image for this worker (a token), or None when it is not pending or another worker's
     lease on it still runs."""
-    lease = settings.ENROLL_CLAIM_LEASE_S if lease_s is None else lease_s
+    lease = recognition_settings().enroll_claim_lease_s if lease_s is None else lease_s
     now = timezone.now()
     token = uuid.uuid4()
     claimed = (

@@ -8,7 +8,6 @@ import logging
 from datetime import timedelta
 
 from celery import current_app
-from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -16,6 +15,7 @@ from kombu.exceptions import OperationalError
 
 from audit.models import Action
 from audit.services import record_per_person
+from recognition.conf import recognition_settings
 from recognition.models import Enrollment, FaceImage
 
 log = logging.getLogger("recognition.enrollment")
@@ -26,7 +26,7 @@ ENROLL_TASK = "recognition.tasks.enroll_images"
 def queue_images(image_ids: list[int]) -> bool:
     """Send pending images to the workers in chunks (queue `enroll`). When the broker cannot be reached the
     images stay pending (stored, nothing lost) and the periodic resume queues them once it is back."""
-    size = max(1, settings.ENROLL_CHUNK_SIZE)
+    size = max(1, recognition_settings().enroll_chunk_size)
     try:
         for start in range(0, len(image_ids), size):
             current_app.signature(ENROLL_TASK, args=(image_ids[start : start + size],)).delay()

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import Target, record
+from recognition.conf import recognition_settings
 from recognition.domain.pack import pack_model_name, pack_model_version
 from recognition.engine.tracker import iou_matrix
 from recognition.models import FaceEmbedding, FaceImage, PackSettings
@@ -194,7 +195,7 @@ def reembed_step(
     if analyzer.embedder.name != model_name:
         raise ValueError(f"the analyzer embeds with {analyzer.embedder.name}, pack {pack!r} needs {model_name}")
     version = analyzer.embedder.version
-    size = max(1, chunk_size or settings.ENROLL_CHUNK_SIZE)
+    size = max(1, chunk_size or recognition_settings().enroll_chunk_size)
     queue_next = (not settings.CELERY_TASK_ALWAYS_EAGER) if queue_next is None else queue_next
     done = 0
     while True:

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from audit.services import acting_as, command_actor
+from recognition.conf import recognition_settings
 from recognition.models import Enrollment, FaceImage, Source
 from recognition.selectors import batch_progress
 from recognition.services import enrollment
@@ -77,7 +78,7 @@ class Command(BaseCommand):
 
     def _process_here(self, batch: Enrollment, analyzer) -> None:
         ids = list(batch.images.filter(status=FaceImage.Status.PENDING).order_by("pk").values_list("pk", flat=True))
-        size = max(1, settings.ENROLL_CHUNK_SIZE)
+        size = max(1, recognition_settings().enroll_chunk_size)
         with tqdm(total=len(ids), unit="img", desc=f"batch #{batch.pk}", disable=None) as bar:
             for start in range(0, len(ids), size):
                 chunk = ids[start : start + size]
