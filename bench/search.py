@@ -130,10 +130,10 @@ def load_rows(gallery: ClusteredGallery, start: int, stop: int, chunk: int = 20_
         )
         cursor.execute(
             "INSERT INTO recognition_faceimage (id, person_id, file, sha256, original_name, source, status, "
-            "reject_reason, status_before_delete, quality, created_at, processed_at) "
+            "reject_reason, reject_code, status_before_delete, quality, created_at, processed_at) "
             "SELECT i, (i - 1) / %s + 1, 'bench/' || i || '.jpg', md5(i::text) || md5(i::text), '', "
             "'import', "
-            "'enrolled', '', '', '{}'::jsonb, now(), now() FROM generate_series(%s, %s) i",
+            "'enrolled', '', '', '', '{}'::jsonb, now(), now() FROM generate_series(%s, %s) i",
             [per, start + 1, stop],
         )
         raw = connection.connection
