@@ -142,7 +142,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """A worker's answer for the frame in flight."""
         reply = getattr(self, "reply", None)
         if reply is not None and not reply.done():
-            reply.set_result(event)
+            # the event's own "type" (live.result) must not replace the answer's ("frame": what live.js reads)
+            reply.set_result({key: value for key, value in event.items() if key != "type"})
 
 
 def _viewer(user) -> tuple[bool, int | None]:

@@ -41,7 +41,7 @@ def test_frames_are_recognised_by_a_runworker_process(transactional_db, redis_ur
     finally:
         stop_process(worker)
     worker_log = (tmp_path / "worker.log").read_text()
-    assert [r["frame_id"] for r in replies] == list(range(30))
+    assert [(r["type"], r["frame_id"]) for r in replies] == [("frame", n) for n in range(30)]  # as live.js reads
     names = {t["name"] for r in replies for t in r["tracks"] if t["confirmed"]}
     assert "lin_manuel_miranda" in names, (names, worker_log[-2000:])
     # the inference ran in the worker: only its log shows onnxruntime sessions being made
