@@ -10,11 +10,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from recognition.admin.display import AdminMedia, face_thumb
+from recognition.admin.recycle_bin import AuditHistoryMixin
 from recognition.models import FaceImage, IdentityConflict
 
 
 @admin.register(IdentityConflict)
-class IdentityConflictAdmin(admin.ModelAdmin):
+class IdentityConflictAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """Faces that looked like someone else: staff merge the two people, confirm they are different (the pair is
     then never flagged again) or dismiss it. Refused images of a member go back to the workers after a merge or
     a confirmation, and are checked again."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.models import CHANGE, DELETION
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -12,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from recognition.admin.display import AdminMedia, face_thumb, objects_page
-from recognition.admin.recycle_bin import RecycleBinDeleteMixin, history
+from recognition.admin.recycle_bin import RecycleBinDeleteMixin
 from recognition.models import FaceEmbedding, FaceImage
 from recognition.services import enrollment, lifecycle
 
@@ -91,20 +90,17 @@ class FaceImageAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
 
     @admin.action(description="Move to the recycle bin (out of search now, files kept)", permissions=["delete"])
     def move_to_recycle_bin(self, request: HttpRequest, queryset: QuerySet) -> None:
-        history(request, queryset.exclude(status=Status.DELETED), CHANGE, "Moved to the recycle bin.")
         moved = lifecycle.move_images_to_recycle_bin(queryset, actor=request.user)
         self.message_user(request, f"{moved} images moved to the recycle bin.")
 
     @admin.action(description="Restore from the recycle bin", permissions=["delete"])
     def restore(self, request: HttpRequest, queryset: QuerySet) -> None:
-        history(request, queryset.filter(status=Status.DELETED), CHANGE, "Restored from the recycle bin.")
         restored = lifecycle.restore_images(queryset, actor=request.user)
         self.message_user(request, f"{restored} images restored.")
 
     @admin.action(description="Purge for good (files and embeddings)…", permissions=["delete"])
     def purge(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
         if request.POST.get("post") == "yes":
-            history(request, queryset, DELETION, "Purged with its file and embeddings.")
             purged = lifecycle.purge_images(queryset, actor=request.user)
             self.message_user(request, f"{purged} images purged with their files and embeddings.")
             return None
@@ -117,7 +113,5 @@ class FaceImageAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
 
     @admin.action(description="Re-process (rejected or pending images)", permissions=["change"])
     def reprocess(self, request: HttpRequest, queryset: QuerySet) -> None:
-        history(request, queryset.filter(status__in=[Status.REJECTED, Status.PENDING]), CHANGE,
-                "Queued for processing again.")  # fmt: skip
         count = enrollment.reprocess_images(queryset, actor=request.user)
         self.message_user(request, f"{count} images queued for processing again.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.admin.models import CHANGE, DELETION
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -13,7 +12,7 @@ from django.utils.safestring import SafeString
 
 from recognition import selectors
 from recognition.admin.display import AdminMedia, face_thumb, objects_page
-from recognition.admin.recycle_bin import RecycleBinDeleteMixin, RecycleBinFilter, history
+from recognition.admin.recycle_bin import RecycleBinDeleteMixin, RecycleBinFilter
 from recognition.models import FaceEmbedding, FaceImage, Person
 from recognition.services import lifecycle
 
@@ -110,7 +109,6 @@ class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
         people = list(queryset.filter(deleted_at__isnull=True))
         for person in people:
             lifecycle.move_person_to_recycle_bin(person, actor=request.user)
-        history(request, people, CHANGE, "Moved to the recycle bin with all their images.")
         self.message_user(request, f"{len(people)} people moved to the recycle bin.")
 
     @admin.action(description="Restore from the recycle bin", permissions=["delete"])
@@ -118,14 +116,12 @@ class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
         people = list(queryset.filter(deleted_at__isnull=False))
         for person in people:
             lifecycle.restore_person(person, actor=request.user)
-        history(request, people, CHANGE, "Restored from the recycle bin.")
         self.message_user(request, f"{len(people)} people restored.")
 
     @admin.action(description="Purge for good (files and embeddings)…", permissions=["delete"])
     def purge(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
         if request.POST.get("post") == "yes":
             people = list(queryset)
-            history(request, people, DELETION, "Purged with their image files and embeddings.")
             for person in people:
                 lifecycle.purge_person(person, actor=request.user)
             self.message_user(request, f"{len(people)} people purged with their images and embeddings.")
@@ -157,9 +153,7 @@ class PersonAdmin(RecycleBinDeleteMixin, admin.ModelAdmin):
                 self.message_user(request, "Choose which person to keep.", messages.ERROR)
                 return None
             other = people[1] if keep is people[0] else people[0]
-            history(request, [other], DELETION, f"Merged into {keep} (#{keep.pk}).")
             moved = lifecycle.merge_people(other, keep, actor=request.user)
-            history(request, [keep], CHANGE, f"{other} (#{other.pk}) merged in: {moved} images.")
             self.message_user(request, f"{other} merged into {keep}: {moved} images moved.")
             return None
         return objects_page(self, request, queryset, "admin/recognition/person/merge.html",

@@ -1,20 +1,29 @@
-"""Deleting in the admin moves to the recycle bin; every move is written to the object's admin history."""
+"""Deleting in the admin moves to the recycle bin. Every move is recorded once, by the service that makes it, in
+the audit log; an object's admin History page shows those entries (AuditHistoryMixin), so the admin keeps no
+second trail of its own."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-
-def history(request: HttpRequest, objects, flag: int, message: str) -> None:
-    """An entry in each object's admin history: who moved biometric data where, and when."""
-    LogEntry.objects.log_actions(user_id=request.user.pk, queryset=list(objects), action_flag=flag,
-                                 change_message=message)  # fmt: skip
+from audit.selectors import entries_about
 
 
-class RecycleBinDeleteMixin:
+class AuditHistoryMixin:
+    """An object's History page lists what the audit log holds about it (recycle bin, purge, merge, approval,
+    conflicts...), beside Django's own record of edits made in its forms."""
+
+    object_history_template = "admin/recognition/object_history.html"
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None):
+        obj = self.get_object(request, object_id)
+        entries = entries_about(obj) if obj is not None else []
+        return super().history_view(request, object_id, {**(extra_context or {}), "audit_entries": entries})
+
+
+class RecycleBinDeleteMixin(AuditHistoryMixin):
     """The admin's own delete (the change form's Delete button, any bulk delete) moves to the recycle bin."""
 
     delete_confirmation_template = "admin/recognition/recycle_bin_confirmation.html"
@@ -25,7 +34,7 @@ class RecycleBinDeleteMixin:
         return actions
 
     def log_deletions(self, request: HttpRequest, queryset) -> None:
-        history(request, queryset, CHANGE, "Moved to the recycle bin.")
+        """Nothing here: the move to the recycle bin was audited by the service that made it."""
 
     def get_deleted_objects(self, objs, request: HttpRequest):
         # Nothing is deleted: list only the objects themselves, and ask for no permission on related models.
