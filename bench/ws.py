@@ -299,6 +299,7 @@ def start_daphne(
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     if conn_max_age is not None:  # django-environ reads it from the URL
         database_url += f"?conn_max_age={conn_max_age}"
+    env.setdefault("ORT_INTRA_OP_THREADS", "1")  # as `make run` and compose start the web server
     env.update(
         DATABASE_URL=database_url,
         FACESITE_MEDIA_ROOT=str(media),

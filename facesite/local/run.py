@@ -32,6 +32,14 @@ def _child_env(redis_url: str) -> dict[str, str]:
     return env
 
 
+def web_env(env: dict[str, str]) -> dict[str, str]:
+    """The web server's environment: each ONNX call on its caller's thread unless ORT_INTRA_OP_THREADS says
+    otherwise. daphne runs every browser stream's inference on a thread of its own, so eight streams already use
+    both cores; sharing onnxruntime's per-call pool between them cost 0.4-1 fps per stream at 8 clients and
+    nothing at 1 (bench/RESULTS.md, websocket at 8 clients)."""
+    return {**env, "ORT_INTRA_OP_THREADS": env.get("ORT_INTRA_OP_THREADS", "1")}
+
+
 def _prepare(redis_url_holder: list[str], stoppers: list[Callable[[], None]]) -> None:
     from django.conf import settings
     from django.core.management import call_command
@@ -100,7 +108,7 @@ def main() -> int:
         children["web"] = subprocess.Popen(
             [python, "-m", "daphne", "-b", settings.BIND_ADDRESS, "-p", str(settings.PORT),
              "facesite.asgi:application"],
-            env=env, start_new_session=True,
+            env=web_env(env), start_new_session=True,
         )  # fmt: skip
         log.info("serving on http://%s:%s/ (admin: /admin/); Ctrl-C stops everything",
                  settings.BIND_ADDRESS, settings.PORT)

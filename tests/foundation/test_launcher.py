@@ -93,3 +93,10 @@ def test_port_in_use_is_one_line_and_deletes_nothing(tmp_path: Path) -> None:
     assert "PORT=" in result.stderr
     assert keep.read_text() == "existing data"
     shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def test_the_web_server_runs_each_onnx_call_on_its_callers_thread_unless_told_otherwise() -> None:
+    from facesite.local.run import web_env
+
+    assert web_env({"PATH": "/bin"}) == {"PATH": "/bin", "ORT_INTRA_OP_THREADS": "1"}
+    assert web_env({"ORT_INTRA_OP_THREADS": "0"})["ORT_INTRA_OP_THREADS"] == "0"  # an operator's choice wins
