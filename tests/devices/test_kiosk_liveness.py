@@ -131,3 +131,47 @@ def test_a_kiosk_that_requires_liveness_asks_the_person_it_knows_and_records_no_
     challenged = [r["liveness"] for r in replies if r["liveness"]["state"] == "challenge"]
     assert challenged and {c["name"] for c in challenged} == {"wojtek"}
     assert challenged[0]["instruction"].endswith(", then back") and challenged[0]["steps"] == 2
+
+
+@pytest.mark.browser
+@pytest.mark.services
+def test_the_tablet_shows_the_challenge_to_the_person_it_knows_and_checks_no_one_in_who_does_not_turn(
+    transactional_db, start_daphne, faces_data, live_analyzer, tmp_path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.live.conftest import write_y4m
+
+    video = faces_data / WOJTEK
+    if not video.is_file():
+        pytest.skip(f"{WOJTEK} not in the shared data")
+    frontal = [frame for _, frame in video_frames(video, until_s=2.0, every=1)]  # he faces the camera, still
+    vectors = [live_analyzer.analyze(f, emotion=False, max_faces=1)[0].embedding for f in frontal[::10]]
+    enroll_cast({1: ("wojtek", vectors)})
+    door = Device.objects.create(name="Door", location=Location.objects.create(name="Lobby"), kind=Kind.KIOSK,
+                                 require_liveness=True)  # fmt: skip
+    code = services.start_pairing(door)
+    camera = write_y4m(frontal, tmp_path / "door.y4m")
+    server = start_daphne()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-video-capture={camera}"],
+        )  # fmt: skip
+        page = browser.new_page()
+        page.goto(f"{server.url}/kiosk/?code={code}")
+        page.click("#pair")
+        page.wait_for_url(f"{server.url}/kiosk/")
+        page.wait_for_function(
+            "() => window.faceKiosk.shown().some(t => t.startsWith('wojtek: ') && t.includes(', then back (1 of 2)'))",
+            timeout=45_000,
+        )
+        assert "challenge" in page.locator("#message").get_attribute("class")
+        page.screenshot(path=str(tmp_path / "kiosk-challenge.png"))
+        shown = page.evaluate("() => window.faceKiosk.shown()")
+        browser.close()
+    server.stop()
+    assert not any(text.startswith("Welcome, wojtek – checked in") for text in shown)
+    assert not AttendanceEvent.objects.exists()  # recognised, asked, never checked in
