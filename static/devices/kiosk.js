@@ -13,6 +13,11 @@
   const HOLD_MS = 4000;  // how long a welcome stays up
   const UNKNOWN_AFTER_MS = 1500;  // a face nobody is named for this long is "not recognised"
   const KIND_WORDS = { check_in: "checked in", check_out: "checked out", seen: "seen" };
+  // why a liveness challenge failed (recognition.domain.liveness.Reason codes), in the person's words
+  const FAILED_WORDS = {
+    several_faces: "one person at a time, please", timeout: "that took too long", no_face: "we lost your face",
+    face_lost: "we lost your face", wrong_order: "that was another move", no_frontal_start: "face the camera first",
+  };
   let socket = null, frameId = 0, inFlight = null, lastSent = 0, retryMs = 1000;
   let tracks = [], shown = [], holdUntil = 0, unknownSince = null, replies = 0, challenge = null;
 
@@ -87,7 +92,8 @@
     const gate = reply.liveness;
     challenge = gate && gate.state === "challenge" ? gate : null;
     if (gate && gate.state === "failed") {
-      show(`Sorry${gate.name ? ", " + gate.name : ""} – that did not work. Please look at the camera and try again`, "unknown", true);
+      const why = FAILED_WORDS[gate.reason] || "that did not work";
+      show(`Sorry${gate.name ? ", " + gate.name : ""} – ${why}. Please look at the camera and try again`, "unknown", true);
     }
     for (const c of reply.checkins || []) {
       show(`Welcome, ${c.name} – ${KIND_WORDS[c.kind] || c.kind} ${c.local_time}`, "welcome", true);

@@ -153,7 +153,7 @@ def test_the_tablet_shows_the_challenge_to_the_person_it_knows_and_checks_no_one
                                  require_liveness=True)  # fmt: skip
     code = services.start_pairing(door)
     camera = write_y4m(frontal, tmp_path / "door.y4m")
-    server = start_daphne()
+    server = start_daphne(LIVENESS_TIMEOUT_S="4")  # a still face runs out of time soon
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -170,6 +170,10 @@ def test_the_tablet_shows_the_challenge_to_the_person_it_knows_and_checks_no_one
         )
         assert "challenge" in page.locator("#message").get_attribute("class")
         page.screenshot(path=str(tmp_path / "kiosk-challenge.png"))
+        page.wait_for_function(  # he never turns: the challenge times out and the tablet says so, then asks again
+            "() => window.faceKiosk.shown().some(t => t.startsWith('Sorry, wojtek – that took too long.'))",
+            timeout=30_000,
+        )
         shown = page.evaluate("() => window.faceKiosk.shown()")
         browser.close()
     server.stop()
