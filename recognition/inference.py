@@ -8,31 +8,15 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from functools import cache
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
 from recognition.conf import recognition_settings
+from recognition.domain.pack import PackSpec, pack_spec
 from recognition.engine.model_store import PACKS, ModelStore
 from recognition.engine.runtime import RuntimeOptions, SessionFactory
-
-
-@dataclass(frozen=True)
-class PackInfo:
-    name: str
-    detector: str
-    embedder: str
-    emotion: str
-    licence: str
-    commercial_use: bool
-
-    @property
-    def licence_line(self) -> str:
-        use = "commercial use allowed" if self.commercial_use else "NON-COMMERCIAL use only"
-        return f"{self.licence}; {use}"
-
 
 ACTIVE_PACK_CACHE_S = 10.0
 _active_cache: dict[str, object] = {"name": None, "at": 0.0}
@@ -59,20 +43,13 @@ def forget_active_pack() -> None:
     _active_cache.update(name=None, at=0.0)
 
 
-def active_pack(*, from_database: bool = True) -> PackInfo:
-    """The active model pack, with its licence."""
+def active_pack(*, from_database: bool = True) -> PackSpec:
+    """The active model pack's specification (models, dims, licence: recognition.domain.pack)."""
     name = active_pack_name(from_database=from_database)
-    if name not in PACKS:
-        raise ImproperlyConfigured(f"FACE_MODEL_PACK={name!r} is not one of {sorted(PACKS)}")
-    pack = PACKS[name]
-    return PackInfo(
-        name=name,
-        detector=pack["detector"],
-        embedder=pack["embedder"],
-        emotion=pack.get("emotion", ""),
-        licence=pack["licence"],
-        commercial_use=bool(pack["commercial_use"]),
-    )
+    try:
+        return pack_spec(name)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"FACE_MODEL_PACK: {exc}") from None
 
 
 @cache

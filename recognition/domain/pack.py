@@ -49,6 +49,11 @@ class PackSpec:
     embedder_sha256: str  # of the embedder's weights file, as pinned in the manifest
 
     @property
+    def licence_line(self) -> str:
+        use = "commercial use allowed" if self.commercial_use else "NON-COMMERCIAL use only"
+        return f"{self.licence}; {use}"
+
+    @property
     def dimensions(self) -> int:
         return EMBEDDERS[self.embedder].dimensions
 
