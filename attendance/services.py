@@ -182,28 +182,24 @@ def summary_payload(summary: rules.DaySummary) -> dict:
 
 def broadcast(payload: dict) -> None:
     """Send a new event to the operators' live pages; a channel layer problem never loses the event."""
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    try:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(GROUP, {"type": "attendance.event", "event": payload})
-    except Exception:
-        log.exception("could not broadcast attendance event %s", payload.get("id"))
+    _tell_operators({"type": "attendance.event", "event": payload}, f"attendance event {payload.get('id')}")
 
 
 def board_changed(what: str) -> None:
     """Tell operators' dashboards that a tile other than attendance changed ("unknown_face", "device")."""
+    _tell_operators({"type": "attendance.board", "changed": what}, f"that {what} changed")
+
+
+def _tell_operators(message: dict, about: str) -> None:
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
     try:
         layer = get_channel_layer()
         if layer is not None:
-            async_to_sync(layer.group_send)(GROUP, {"type": "attendance.board", "changed": what})
+            async_to_sync(layer.group_send)(GROUP, message)
     except Exception:
-        log.exception("could not tell the dashboards that %s changed", what)
+        log.exception("could not tell the operators' pages %s", about)
 
 
 # --- erasure and retention ----------------------------------------------------------------------------------
