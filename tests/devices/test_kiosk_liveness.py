@@ -3,9 +3,7 @@ photo held to the tablet (the performers of a clip, who never turn as asked) che
 
 import asyncio
 import json
-from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -17,23 +15,8 @@ from devices.models import Device, Kind, Location
 from recognition.domain.liveness import ChallengeStep
 from recognition.live.streams import LiveStream, Sighting
 from recognition.services.enrollment import create_person
+from tests.accounts.test_capture_liveness import WOJTEK, video_frames
 from tests.live.test_live_socket import enroll_cast, jpeg_message
-
-WOJTEK = "video/metricaltracker_wojtek.mp4"  # turns toward image right at 4-6.5 s, looks up at 7-9 s
-
-
-def video_frames(path: Path, until_s: float, every: int = 2):
-    video = cv2.VideoCapture(str(path))
-    fps = video.get(cv2.CAP_PROP_FPS)
-    index = 0
-    while True:
-        ok, frame = video.read()
-        if not ok or index / fps > until_s:
-            break
-        if index % every == 0:
-            yield index / fps, frame
-        index += 1
-    video.release()
 
 
 def held_sighting(stream: LiveStream, person_id: int, frame: np.ndarray) -> None:
